@@ -1,0 +1,75 @@
+# popd + imapfetch.  Plain make; CC CFLAGS LDFLAGS PREFIX DESTDIR SYSCONFDIR
+# come from the environment or the command line.
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+PREFIX	?= /usr/local
+SYSCONFDIR ?= /etc
+BINDIR	?= $(PREFIX)/bin
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+# CI sets WERROR=-Werror; a user with a newer compiler is not stopped by it.
+WERROR	?=
+
+WARN	= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(WERROR)
+HARDEN	= -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+CPPFLAGS_ALL = -std=c11 -D_GNU_SOURCE -DSYSCONFDIR=\"$(SYSCONFDIR)\" -Icommon
+CFLAGS_ALL = $(CPPFLAGS_ALL) $(WARN) $(HARDEN) $(CFLAGS) -MMD -MP
+LDFLAGS_ALL = -pie $(LDFLAGS)
+
+COMMON_SRC	= $(wildcard common/*.c)
+COMMON_OBJ	= $(COMMON_SRC:.c=.o)
+POPD_SRC	= $(wildcard popd/*.c)
+POPD_OBJ	= $(POPD_SRC:.c=.o)
+IMAPFETCH_SRC	= $(wildcard imapfetch/*.c)
+IMAPFETCH_OBJ	= $(IMAPFETCH_SRC:.c=.o)
+UNIT_SRC	= $(wildcard tests/unit/*.c)
+UNIT_BIN	= $(UNIT_SRC:.c=.t)
+
+PROGS	= popd/popd $(if $(IMAPFETCH_SRC),imapfetch/imapfetch)
+
+all: $(PROGS)
+
+%.o: %.c
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+common/libcommon.a: $(COMMON_OBJ)
+	rm -f $@
+	ar rcs $@ $(COMMON_OBJ)
+
+popd/popd: $(POPD_OBJ) common/libcommon.a
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(POPD_OBJ) common/libcommon.a -ltls -lcrypt
+
+imapfetch/imapfetch: $(IMAPFETCH_OBJ) common/libcommon.a
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(IMAPFETCH_OBJ) common/libcommon.a -letpan -ltls
+
+# Unit tests: one C file each, linked with the popd objects but its main().
+POPD_LIBOBJ = $(filter-out popd/main.o,$(POPD_OBJ))
+tests/unit/%.t: tests/unit/%.o tests/unit/tap.h $(POPD_LIBOBJ) common/libcommon.a
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(POPD_LIBOBJ) common/libcommon.a -ltls -lcrypt
+
+deps:
+	@sh .ci/deps
+
+check: deps all $(UNIT_BIN)
+	prove -f tests/unit/*.t tests/*.t
+
+bench: deps all
+	sh tests/bench/run
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -m 755 popd/popd $(DESTDIR)$(SBINDIR)/popd
+	if [ -f imapfetch/imapfetch ]; then install -m 755 imapfetch/imapfetch $(DESTDIR)$(BINDIR)/imapfetch; fi
+	for m in man/*.8; do [ -f "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(MANDIR)/man8/; done; true
+	for m in man/*.5; do [ -f "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(MANDIR)/man5/; done; true
+
+clean:
+	rm -f common/*.o common/*.d common/*.a popd/*.o popd/*.d popd/popd \
+	    imapfetch/*.o imapfetch/*.d imapfetch/imapfetch \
+	    tests/unit/*.o tests/unit/*.d tests/unit/*.t
+
+.PHONY: all deps check bench install clean
+.SECONDARY:
+
+-include $(wildcard common/*.d popd/*.d imapfetch/*.d tests/unit/*.d)

@@ -1,0 +1,75 @@
+/*
+ * limits.h: every tunable of popd and imapfetch, in one place.
+ * Change a number here, nowhere else.  Each says why it has its value.
+ */
+#ifndef POPD_LIMITS_H
+#define POPD_LIMITS_H
+
+#define POPD_VERSION		"0.1"
+
+/*
+ * RFC 2449 section 4: "the maximum length of a command line ... is 255
+ * octets, including the terminating CRLF".  We allow 255 octets before the
+ * terminator; anything longer is consumed to its LF and answered once.
+ */
+#define POP3_LINE_MAX		255
+
+/* Longest configuration line; a longer one is an error, not truncated. */
+#define CONF_LINE_MAX		4096
+
+/* A section NAME (POP3 user): 1..64 of [A-Za-z0-9._@+-], not starting '.'. */
+#define CONF_NAME_MAX		64
+
+/* Default configuration file; SYSCONFDIR comes from the Makefile. */
+#ifndef SYSCONFDIR
+#define SYSCONFDIR		"/etc"
+#endif
+#define CONF_DEFAULT_PATH	SYSCONFDIR "/popd.conf"
+
+/* popd: seconds without a command before the session is closed.
+ * RFC 1939 section 3: the autologout timer "MUST be of at least 10 minutes". */
+#define POPD_IDLE_TIMEOUT	600
+
+/* popd: seconds to wait after a failed authentication (slows guessing). */
+#define POPD_AUTH_DELAY		2
+
+/* popd: failed authentications before the session is closed. */
+#define POPD_AUTH_TRIES		3
+
+/* popd: unknown or malformed commands before the session is closed. */
+#define POPD_BAD_COMMANDS	20
+
+/* RFC 1939 section 7: a UIDL is 1..70 octets in 0x21..0x7E. */
+#define POP3_UIDL_MAX		70
+
+/* popd: I/O buffer sizes.  RETR streams a message in blocks of
+ * POPD_BLOCK bytes; memory stays flat whatever the message size. */
+#define IO_RBUF_SIZE		4096
+#define IO_WBUF_SIZE		16384
+#define POPD_BLOCK		65536
+
+/* popd: messages served in one session; 0 means no limit.  Importers choke
+ * on very large drops, so an admin may cap what one session lists. */
+#define POPD_MAX_MESSAGES	0
+
+/* popd: entries read from new/ + cur/ at most; beyond it the maildrop is
+ * refused with [SYS/PERM] rather than exhausting memory. */
+#define MAILDIR_MAX_ENTRIES	1000000
+
+/* TLS: seconds allowed for a handshake. */
+#define TLS_HANDSHAKE_TIMEOUT	30
+
+/* TLS 1.2 ciphers: forward secrecy and AEAD only (TLS 1.3 suites are fixed). */
+#define TLS_CIPHERS		"ECDHE+AESGCM:ECDHE+CHACHA20"
+
+/* imapfetch: seconds for connect and for each network read or write. */
+#define IMAP_TIMEOUT		60
+
+/* imapfetch: a FETCH batch holds at most this many messages or bytes. */
+#define IMAP_BATCH_COUNT	100
+#define IMAP_BATCH_BYTES	(32UL * 1024 * 1024)
+
+/* imapfetch: longest password or token line read from a file or command. */
+#define SECRET_MAX		1024
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * log.h: the one logging idiom.  popd logs with syslog(3) only (under inetd
+ * fd 2 may be the socket); imapfetch and the -t checks log to stderr.
+ */
+#ifndef POPD_LOG_H
+#define POPD_LOG_H
+
+#include <stdarg.h>
+
+enum log_to { LOG_TO_STDERR, LOG_TO_SYSLOG };
+
+/* ident: program name; verbose: log_debug lines are written too. */
+void	log_init(const char *ident, enum log_to to, int verbose);
+
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* log_warnx plus ": strerror(errno)". */
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* Logs and exits with code. */
+void	fatalx(int code, const char *, ...)
+	    __attribute__((format(printf, 2, 3), noreturn));
+void	fatal(int code, const char *, ...)
+	    __attribute__((format(printf, 2, 3), noreturn));
+
+/*
+ * Copies untrusted text (a user name typed by a client) into dst for a log
+ * line: at most dstlen-1 bytes, bytes outside 0x21..0x7E become '?'.
+ */
+void	log_sanitize(char *dst, size_t dstlen, const char *src);
+
+#endif

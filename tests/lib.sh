@@ -1,0 +1,72 @@
+# lib.sh: TAP helpers and fixtures for the shell tests.  Source it.
+# Tests run from the top of the tree; each gets a private $T directory.
+
+set -u
+TOP=$(pwd)
+POPD="$TOP/popd/popd"
+IMAPFETCH="$TOP/imapfetch/imapfetch"
+_n=0 _fail=0
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/popd-test.XXXXXX")
+chmod 755 "$T"
+_cleanup() { _rc=$?; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $_rc; }
+trap _cleanup EXIT INT TERM
+
+ok()   { _n=$((_n+1)); echo "ok $_n - $*"; }
+nok()  { _n=$((_n+1)); _fail=$((_fail+1)); echo "not ok $_n - $*"; }
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+# check NAME CMD...: ok when CMD succeeds.
+check() { _name=$1; shift; if "$@"; then ok "$_name"; else nok "$_name"; fi; }
+# is NAME GOT WANT
+is() {
+	if [ "$2" = "$3" ]; then ok "$1"; else nok "$1"; diag "got:  '$2'" "want: '$3'"; fi
+}
+skip() { _n=$((_n+1)); echo "ok $_n # skip $*"; }
+done_testing() { echo "1..$_n"; [ "$_fail" -eq 0 ]; }
+
+# Tests run popd as an unprivileged user: popd refuses root.  As root we
+# create (once) and use the system user "popdtest"; otherwise we are it.
+if [ "$(id -u)" -eq 0 ]; then
+	TUSER=popdtest
+	id "$TUSER" >/dev/null 2>&1 ||
+	    useradd --system --no-create-home --shell /usr/sbin/nologin "$TUSER"
+	chown "$TUSER:" "$T"
+	# Runs a command as the test user, keeping the environment.
+	as_user() { setpriv --reuid="$TUSER" --regid="$TUSER" --init-groups -- "$@"; }
+else
+	TUSER=$(id -un)
+	as_user() { "$@"; }
+fi
+
+# A free TCP port on 127.0.0.1 (asks the kernel).
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Waits until something listens on 127.0.0.1:$1 (5 s at most).
+wait_port() {
+	_i=0
+	while [ $_i -lt 100 ]; do
+		python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),1)" \
+		    2>/dev/null && return 0
+		sleep 0.05; _i=$((_i+1))
+	done
+	return 1
+}
+
+# A crypt(3) hash of $1 made by popd itself.
+hash_password() { printf '%s\n' "$1" | "$POPD" --hash-password; }
+
+# mkconf FILE: writes a config with user alice (password "secret") whose
+# maildrop is $T/alice; extra global lines come on stdin.
+mkconf() {
+	_h=$(hash_password secret)
+	{ echo "auth-failure-delay = 0"; cat; printf '\n[alice]\npassword = %s\nmaildrop = %s\n' "$_h" "$T/alice"; } > "$1"
+	chown "$TUSER:" "$1" 2>/dev/null || true
+}
+
+# Makes $T/alice a Maildir owned by the test user.
+mkmaildir() {
+	mkdir -p "$1/tmp" "$1/new" "$1/cur"
+	chown -R "$TUSER:" "$1" 2>/dev/null || true
+}
