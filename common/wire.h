@@ -34,7 +34,8 @@ struct wire_enc {
 	int		prev_cr;
 	int		bol;		/* at the beginning of a line */
 	int		in_body;	/* the header/body blank line was passed */
-	int		hdr_empty;	/* current header line is empty so far */
+	uint64_t	line_len;	/* bytes of the current line so far */
+	int		line_cr;	/* ...and the first of them was CR */
 	uint64_t	body_lines;	/* body lines fully sent */
 	uint64_t	raw;		/* input bytes consumed */
 	int		last_lf;

@@ -1,0 +1,344 @@
+/*
+ * io.c: a buffered connection over fds 0/1, plain or TLS (libtls).
+ *
+ * Sockets and pipes are switched to non-blocking mode so that every wait is
+ * a poll() with the idle timeout: a blocking read or write would let a
+ * silent peer hold the process forever.  libtls may ask for POLLIN while
+ * writing and POLLOUT while reading (renegotiation, TLS 1.3 tickets), so
+ * both loops honour TLS_WANT_POLLIN and TLS_WANT_POLLOUT.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <tls.h>
+
+#include "io.h"
+
+static void
+set_nonblock(int fd)
+{
+	struct stat	st;
+	int		fl;
+
+	if (fstat(fd, &st) == -1 || !(S_ISSOCK(st.st_mode) ||
+	    S_ISFIFO(st.st_mode)))
+		return;
+	if ((fl = fcntl(fd, F_GETFL)) != -1)
+		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+void
+io_init(struct io *io, int rfd, int wfd, int timeout_ms)
+{
+	memset(io, 0, sizeof(*io));
+	io->rfd = rfd;
+	io->wfd = wfd;
+	io->timeout_ms = timeout_ms;
+	set_nonblock(rfd);
+	if (wfd != rfd)
+		set_nonblock(wfd);
+}
+
+void
+io_nodelay(int fd)
+{
+	int	one = 1;
+
+	/* Fails with ENOTSOCK or EOPNOTSUPP on pipes and Unix sockets. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* Waits until fd is ready for events; 0, or -1 with io->error set. */
+static int
+io_wait_ms(struct io *io, int fd, short events, int timeout_ms)
+{
+	struct pollfd	pfd;
+	int		n;
+
+	pfd.fd = fd;
+	pfd.events = events;
+	for (;;) {
+		n = poll(&pfd, 1, timeout_ms);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			io->error = errno;
+			return -1;
+		}
+		if (n == 0) {
+			io->error = ETIMEDOUT;
+			return -1;
+		}
+		return 0;
+	}
+}
+
+static int
+io_wait(struct io *io, int fd, short events)
+{
+	return io_wait_ms(io, fd, events, io->timeout_ms);
+}
+
+/* Reads what is there into rbuf.  >0 bytes, 0 at EOF, -1 on error. */
+static ssize_t
+io_fill(struct io *io)
+{
+	ssize_t	n;
+
+	io->rpos = io->rlen = 0;
+	for (;;) {
+		if (io->tls != NULL) {
+			n = tls_read(io->tls, io->rbuf, sizeof(io->rbuf));
+			if (n == TLS_WANT_POLLIN) {
+				if (io_wait(io, io->rfd, POLLIN) == -1)
+					return -1;
+				continue;
+			}
+			if (n == TLS_WANT_POLLOUT) {
+				if (io_wait(io, io->wfd, POLLOUT) == -1)
+					return -1;
+				continue;
+			}
+			if (n == -1) {
+				io->error = EPROTO;
+				return -1;
+			}
+		} else {
+			n = read(io->rfd, io->rbuf, sizeof(io->rbuf));
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 && errno == EAGAIN) {
+				if (io_wait(io, io->rfd, POLLIN) == -1)
+					return -1;
+				continue;
+			}
+			if (n == -1) {
+				io->error = errno;
+				return -1;
+			}
+		}
+		if (n == 0)
+			io->eof = 1;
+		io->rlen = (size_t)n;
+		io->rbytes += (size_t)n;
+		return n;
+	}
+}
+
+int
+io_getline(struct io *io, char *buf, size_t cap, size_t *lenp)
+{
+	size_t		 len = 0, n, chunk;
+	unsigned char	*p, *nl;
+	int		 toolong = 0, bad = 0;
+	ssize_t		 r;
+
+	*lenp = 0;
+	buf[0] = '\0';
+	for (;;) {
+		if (io->rpos == io->rlen) {
+			if ((r = io_fill(io)) == 0)
+				return IO_EOF;
+			if (r == -1)
+				return IO_ERROR;
+		}
+		p = io->rbuf + io->rpos;
+		n = io->rlen - io->rpos;
+		nl = memchr(p, '\n', n);
+		chunk = nl != NULL ? (size_t)(nl - p) : n;
+		if (memchr(p, '\0', chunk) != NULL)
+			bad = 1;
+		if (!toolong && len + chunk < cap) {
+			memcpy(buf + len, p, chunk);
+			len += chunk;
+		} else
+			toolong = 1;
+		io->rpos += nl != NULL ? chunk + 1 : chunk;
+		if (nl != NULL)
+			break;
+	}
+	if (toolong) {
+		buf[0] = '\0';
+		return IO_LONG;
+	}
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	buf[len] = '\0';
+	*lenp = len;
+	return bad ? IO_BADCHAR : IO_LINE;
+}
+
+size_t
+io_pending(const struct io *io)
+{
+	return io->rlen - io->rpos;
+}
+
+/* Writes len bytes from p to the peer, now.  0 or -1. */
+static int
+io_send(struct io *io, const unsigned char *p, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if (io->tls != NULL) {
+			n = tls_write(io->tls, p, len);
+			if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT) {
+				if (io_wait(io, n == TLS_WANT_POLLIN ?
+				    io->rfd : io->wfd, n == TLS_WANT_POLLIN ?
+				    POLLIN : POLLOUT) == -1)
+					return -1;
+				continue;
+			}
+			if (n == -1) {
+				io->error = EPROTO;
+				return -1;
+			}
+		} else {
+			n = write(io->wfd, p, len);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 && errno == EAGAIN) {
+				if (io_wait(io, io->wfd, POLLOUT) == -1)
+					return -1;
+				continue;
+			}
+			if (n == -1) {
+				io->error = errno;
+				return -1;
+			}
+		}
+		p += n;
+		len -= (size_t)n;
+		io->wbytes += (size_t)n;
+	}
+	return 0;
+}
+
+int
+io_flush(struct io *io)
+{
+	if (io->error)
+		return -1;
+	if (io->wlen > 0 && io_send(io, io->wbuf, io->wlen) == -1)
+		return -1;
+	io->wlen = 0;
+	return 0;
+}
+
+int
+io_write(struct io *io, const void *buf, size_t len)
+{
+	const unsigned char	*p = buf;
+	size_t			 n;
+
+	if (io->error)
+		return -1;
+	while (len > 0) {
+		if (io->wlen == sizeof(io->wbuf) && io_flush(io) == -1)
+			return -1;
+		n = sizeof(io->wbuf) - io->wlen;
+		if (n > len)
+			n = len;
+		memcpy(io->wbuf + io->wlen, p, n);
+		io->wlen += n;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int
+io_puts(struct io *io, const char *s)
+{
+	return io_write(io, s, strlen(s));
+}
+
+int
+io_printf(struct io *io, const char *fmt, ...)
+{
+	char	buf[1024];
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		io->error = EOVERFLOW;
+		return -1;
+	}
+	return io_write(io, buf, (size_t)n);
+}
+
+int
+io_start_tls(struct io *io, struct tls *ctx, const char **errstr)
+{
+	struct timespec	start, now;
+	int		rc, budget;
+
+	io->rpos = io->rlen = 0;
+	io->wlen = 0;
+	if (tls_accept_fds(ctx, &io->tls, io->rfd, io->wfd) == -1) {
+		*errstr = tls_error(ctx);
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		rc = tls_handshake(io->tls);
+		if (rc == 0)
+			return 0;
+		if (rc != TLS_WANT_POLLIN && rc != TLS_WANT_POLLOUT) {
+			*errstr = tls_error(io->tls);
+			if (*errstr == NULL)
+				*errstr = "handshake failed";
+			return -1;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		budget = TLS_HANDSHAKE_TIMEOUT * 1000 -
+		    (int)((now.tv_sec - start.tv_sec) * 1000 +
+		    (now.tv_nsec - start.tv_nsec) / 1000000);
+		if (budget <= 0) {
+			*errstr = "handshake timed out";
+			io->error = ETIMEDOUT;
+			return -1;
+		}
+		if (io_wait_ms(io, rc == TLS_WANT_POLLIN ? io->rfd : io->wfd,
+		    rc == TLS_WANT_POLLIN ? POLLIN : POLLOUT, budget) == -1) {
+			*errstr = io->error == ETIMEDOUT ?
+			    "handshake timed out" : strerror(io->error);
+			return -1;
+		}
+	}
+}
+
+void
+io_close(struct io *io)
+{
+	int	i, rc;
+
+	if (io->tls == NULL)
+		return;
+	/* close_notify; bounded, a vanished peer must not keep us here. */
+	for (i = 0; i < 10; i++) {
+		rc = tls_close(io->tls);
+		if (rc != TLS_WANT_POLLIN && rc != TLS_WANT_POLLOUT)
+			break;
+		if (io_wait(io, rc == TLS_WANT_POLLIN ? io->rfd : io->wfd,
+		    rc == TLS_WANT_POLLIN ? POLLIN : POLLOUT) == -1)
+			break;
+	}
+	tls_free(io->tls);
+	io->tls = NULL;
+}
