@@ -1,0 +1,180 @@
+/*
+ * maildrop.c: the session's hold on a Maildir: lock, snapshot, UPDATE.
+ *
+ * One session per maildrop: an exclusive flock(2) on <maildrop>/.popd.lock,
+ * taken at login.  QUIT applies the changes, makes them durable and drops
+ * the lock before "+OK" is sent, so a client that logs in again right after
+ * QUIT finds the maildrop free and already updated: no race.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "session.h"
+#include "util.h"
+
+#define LOCK_NAME	".popd.lock"
+
+static int
+lock_maildrop(struct session *s)
+{
+	s->lockfd = openat(s->mdfd, LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	if (s->lockfd == -1) {
+		log_warn("%s/%s", s->acct->maildrop, LOCK_NAME);
+		return r_err(s, "SYS/TEMP", "Cannot lock maildrop");
+	}
+	if (flock(s->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			return r_err(s, "IN-USE", "Maildrop is in use by "
+			    "another session");
+		log_warn("%s: flock", s->acct->maildrop);
+		return r_err(s, "SYS/TEMP", "Cannot lock maildrop");
+	}
+	return POP_OK;
+}
+
+static int
+snapshot(struct session *s)
+{
+	struct mdmsg	*v;
+	size_t		 n, i, cap;
+
+	if (maildir_scan(s->mdfd, &v, &n) == -1) {
+		log_warn("%s: scan", s->acct->maildrop);
+		return r_err(s, "SYS/TEMP", "Cannot read maildrop");
+	}
+	s->nall = n;
+	s->msgs = xcalloc(n, sizeof(*s->msgs));
+	for (i = 0; i < n; i++)
+		s->msgs[i].md = v[i];
+	free(v);		/* the paths now belong to s->msgs */
+	cap = s->acct->max_messages;
+	s->nmsgs = cap > 0 && n > cap ? cap : n;
+	return POP_OK;
+}
+
+int
+maildrop_open(struct session *s)
+{
+	const char	*path = s->acct->maildrop;
+	int		 r;
+
+	if (maildir_create(path) == -1) {
+		log_warn("%s: create", path);
+		return r_err(s, "SYS/TEMP", "Cannot open maildrop");
+	}
+	if ((s->mdfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		log_warn("%s", path);
+		return r_err(s, "SYS/TEMP", "Cannot open maildrop");
+	}
+	if ((r = lock_maildrop(s)) != POP_OK || (r = snapshot(s)) != POP_OK) {
+		maildrop_close(s);
+		return r;
+	}
+	return POP_OK;
+}
+
+int
+maildrop_open_msg(struct session *s, size_t i)
+{
+	return openat(s->mdfd, s->msgs[i].md.path, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC);
+}
+
+/* new/NAME -> cur/NAME:2,S (NAME keeps its info part if it has one). */
+static int
+move_to_cur(struct session *s, const char *path)
+{
+	const char	*name = path + 4;
+	char		 to[4096];
+	int		 n;
+
+	n = snprintf(to, sizeof(to), "cur/%s%s", name,
+	    strchr(name, ':') != NULL ? "" : ":2,S");
+	if (n < 0 || (size_t)n >= sizeof(to)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return renameat(s->mdfd, path, s->mdfd, to);
+}
+
+static int
+sync_sub(struct session *s, const char *sub)
+{
+	int	fd, rc;
+
+	if ((fd = openat(s->mdfd, sub, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+maildrop_commit(struct session *s)
+{
+	struct msg	*m;
+	size_t		 i;
+	int		 failed = 0, changed = 0;
+
+	for (i = 0; i < s->nmsgs; i++) {
+		m = &s->msgs[i];
+		if (m->deleted) {
+			if (unlinkat(s->mdfd, m->md.path, 0) == -1 &&
+			    errno != ENOENT) {
+				log_warn("%s/%s: unlink", s->acct->maildrop,
+				    m->md.path);
+				failed++;
+				continue;
+			}
+			s->ndele++;
+			changed = 1;
+		} else if (m->retrieved && m->md.in_new) {
+			if (move_to_cur(s, m->md.path) == -1 &&
+			    errno != ENOENT) {
+				log_warn("%s/%s: rename", s->acct->maildrop,
+				    m->md.path);
+				failed++;
+				continue;
+			}
+			changed = 1;
+		}
+	}
+	/* The changes are durable before the client hears "+OK". */
+	if (changed && (sync_sub(s, "new") == -1 || sync_sub(s, "cur") == -1)) {
+		log_warn("%s: fsync", s->acct->maildrop);
+		failed++;
+	}
+	maildrop_close(s);
+	return failed;
+}
+
+void
+maildrop_close(struct session *s)
+{
+	size_t	i;
+
+	if (s->arg_fd != -1) {
+		close(s->arg_fd);
+		s->arg_fd = -1;
+	}
+	for (i = 0; i < s->nall; i++)
+		free(s->msgs[i].md.path);
+	free(s->msgs);
+	s->msgs = NULL;
+	s->nmsgs = s->nall = 0;
+	if (s->lockfd != -1)
+		close(s->lockfd);	/* releases the flock */
+	if (s->mdfd != -1)
+		close(s->mdfd);
+	s->lockfd = s->mdfd = -1;
+}

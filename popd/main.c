@@ -1,0 +1,155 @@
+/*
+ * popd: a POP3 server for one connection on fds 0/1, spawned per connection
+ * by systemd (Accept=yes), xinetd or tcpserver.  Options, setup, one call.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <tls.h>
+
+#include "conf.h"
+#include "log.h"
+#include "session.h"
+#include "tlsconf.h"
+#include "util.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: popd [-ev] [-c file] [--tls]\n"
+	    "       popd -t [-c file]\n"
+	    "       popd --hash-password\n");
+	exit(EX_USAGE);
+}
+
+static void
+err_stderr(void *arg, const char *file, int line, const char *msg)
+{
+	(void)arg;
+	if (line > 0)
+		fprintf(stderr, "%s:%d: %s\n", file, line, msg);
+	else
+		fprintf(stderr, "%s: %s\n", file, msg);
+}
+
+static void
+err_syslog(void *arg, const char *file, int line, const char *msg)
+{
+	(void)arg;
+	log_warnx("%s:%d: %s", file, line, msg);
+}
+
+/* popd -t: every error on stderr; TLS files are tried too. */
+static int
+check_config(const char *path)
+{
+	struct conf	 c;
+	struct tls	*ctx;
+	char		 err[256];
+	int		 n;
+
+	n = conf_load(&c, path, err_stderr, NULL);
+	if (n == 0 && c.tls_cert != NULL) {
+		if ((ctx = tlsconf_server(&c, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "%s: tls: %s\n", path, err);
+			n++;
+		}
+		tls_free(ctx);
+	}
+	conf_free(&c);
+	return n == 0 ? 0 : EX_CONFIG;
+}
+
+/* Greets with an error and ends: the client must not hang on us. */
+static int
+refuse(struct io *io, const char *why)
+{
+	io_puts(io, "-ERR [SYS/TEMP] ");
+	io_puts(io, why);
+	io_puts(io, "\r\n");
+	io_flush(io);
+	return EX_TEMPFAIL;
+}
+
+static int
+serve(const char *path, int implicit_tls, int verbose)
+{
+	struct conf	 c;
+	struct session	 s;
+	struct tls	*ctx = NULL;
+	const char	*why = NULL;
+	char		 err[256];
+	int		 rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	io_nodelay(0);
+	io_nodelay(1);
+	if (conf_load(&c, path, err_syslog, NULL) != 0) {
+		io_init(&s.io, 0, 1, 10000);
+		return refuse(&s.io, "Server configuration error");
+	}
+	if ((c.tls_cert != NULL || implicit_tls) &&
+	    (ctx = tlsconf_server(&c, err, sizeof(err))) == NULL) {
+		log_warnx("tls: %s%s", err, implicit_tls ? "" : "; STLS disabled");
+		if (implicit_tls)
+			return EX_CONFIG;
+	}
+	session_init(&s, &c, ctx);
+	s.verbose = verbose;
+	io_init(&s.io, 0, 1, (int)c.idle_timeout * 1000);
+	peer_lookup(0, s.peer, sizeof(s.peer), &s.loopback);
+	if (implicit_tls) {
+		if (io_start_tls(&s.io, ctx, &why) == -1) {
+			log_warnx("tls handshake failed addr=%s: %s", s.peer,
+			    why != NULL ? why : "unknown error");
+			return EX_PROTOCOL;
+		}
+		s.tls = 1;
+	}
+	rc = session_run(&s);
+	tls_free(ctx);
+	conf_free(&c);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "tls", no_argument, NULL, 'T' },
+		{ "hash-password", no_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*path = CONF_DEFAULT_PATH;
+	int		 ch, test = 0, tls = 0, hash = 0, verbose = 0;
+	enum log_to	 to = LOG_TO_SYSLOG;
+
+	while ((ch = getopt_long(argc, argv, "c:ehtv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 'e': to = LOG_TO_STDERR; break;
+		case 't': test = 1; break;
+		case 'v': verbose = 1; break;
+		case 'T': tls = 1; break;
+		case 'H': hash = 1; break;
+		default: usage();
+		}
+	}
+	if (optind != argc || test + hash > 1 || ((test || hash) && tls))
+		usage();
+	if (hash || test)
+		log_init("popd", LOG_TO_STDERR, verbose);
+	if (hash)
+		return passwd_hash_main();
+	if (test)
+		return check_config(path);
+	log_init("popd", to, verbose);
+	refuse_root("popd");
+	return serve(path, tls, verbose);
+}

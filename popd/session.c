@@ -1,0 +1,239 @@
+/*
+ * session.c: the one dispatcher.  Reads a bounded line, finds the command
+ * in the table of the current state, runs its handler and writes the reply
+ * the handler asked for.  Replies are flushed only when no further command
+ * is already buffered, so pipelined commands get their replies in few
+ * writes (RFC 2449 PIPELINING).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sysexits.h>
+
+#include "log.h"
+#include "session.h"
+
+void
+session_init(struct session *s, const struct conf *conf, struct tls *ctx)
+{
+	memset(s, 0, sizeof(*s));
+	s->conf = conf;
+	s->tls_ctx = ctx;
+	s->state = S_AUTH;
+	s->mdfd = s->lockfd = s->arg_fd = -1;
+	s->end = "eof";
+}
+
+int
+r_ok(struct session *s, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->reply, sizeof(s->reply), fmt, ap);
+	va_end(ap);
+	s->code = NULL;
+	return POP_OK;
+}
+
+int
+r_err(struct session *s, const char *code, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->reply, sizeof(s->reply), fmt, ap);
+	va_end(ap);
+	s->code = code;
+	return POP_ERR;
+}
+
+int
+session_plain_ok(const struct session *s)
+{
+	switch (s->conf->plaintext_auth) {
+	case PA_ALWAYS:
+		return 1;
+	case PA_TLS_OR_LOOPBACK:
+		return s->tls || s->loopback;
+	default:
+		return s->tls;
+	}
+}
+
+int
+capa_body(struct session *s)
+{
+	struct io	*io = &s->io;
+	int		 auth = s->state == S_AUTH;
+
+	io_puts(io, "TOP\r\nUIDL\r\n");
+	if (auth && session_plain_ok(s))
+		io_puts(io, "USER\r\nSASL PLAIN\r\n");
+	io_puts(io, "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
+	    "EXPIRE NEVER\r\n");
+	if (auth && s->tls_ctx != NULL && !s->tls)
+		io_puts(io, "STLS\r\n");
+	return io_puts(io, "IMPLEMENTATION popd\r\n");
+}
+
+int
+session_challenge(struct session *s, char *buf, size_t cap)
+{
+	size_t	len;
+
+	if (io_puts(&s->io, "+ \r\n") == -1 || io_flush(&s->io) == -1)
+		return IO_ERROR;
+	return io_getline(&s->io, buf, cap, &len);
+}
+
+static const struct command *
+lookup(const struct command *t, const char *name)
+{
+	for (; t->name != NULL; t++)
+		if (strcasecmp(t->name, name) == 0)
+			return t;
+	return NULL;
+}
+
+/* Writes the reply of outcome r; 0, or -1 when the session must end. */
+static int
+send_reply(struct session *s, int r)
+{
+	struct io	*io = &s->io;
+
+	if (r == POP_FAIL)
+		return -1;
+	if (r == POP_NONE)
+		return 0;
+	if (r == POP_OK || r == POP_BYE)
+		io_printf(io, "+OK%s%s\r\n", s->reply[0] ? " " : "", s->reply);
+	else if (s->code != NULL)
+		io_printf(io, "-ERR [%s] %s\r\n", s->code, s->reply);
+	else
+		io_printf(io, "-ERR %s\r\n", s->reply);
+	if (r == POP_OK && s->body != NULL) {
+		if (s->body(s) == -1)
+			return -1;
+		io_puts(io, ".\r\n");
+	}
+	if (io->error)
+		return -1;
+	return r == POP_CLOSE || r == POP_BYE ? -1 : 0;
+}
+
+/* Counts a bad command; the session ends after too many. */
+static int
+bad_command(struct session *s, const char *why)
+{
+	int	r;
+
+	r = r_err(s, NULL, "%s", why);
+	if (++s->bad_commands >= POPD_BAD_COMMANDS) {
+		s->end = "too many bad commands";
+		r = r_err(s, NULL, "%s; too many errors, closing", why);
+		return POP_CLOSE;
+	}
+	return r;
+}
+
+static int
+dispatch(struct session *s, char *line)
+{
+	const struct command	*c;
+	char			*arg;
+	size_t			 n;
+
+	arg = line + strcspn(line, " ");
+	n = (size_t)(arg - line);
+	if (*arg == ' ')
+		*arg++ = '\0';
+	if (n == 0 || n > 4)
+		return bad_command(s, "Unknown command");
+	if ((c = lookup(s->state == S_AUTH ? auth_commands : trans_commands,
+	    line)) == NULL) {
+		if (lookup(s->state == S_AUTH ? trans_commands : auth_commands,
+		    line) != NULL)
+			return bad_command(s, "Command not valid in this state");
+		return bad_command(s, "Unknown command");
+	}
+	if (s->verbose) {
+		char	safe[64];
+
+		log_sanitize(safe, sizeof(safe), line);
+		log_debug("command %s%s", safe, *arg ? " ..." : "");
+	}
+	s->body = NULL;
+	s->code = NULL;
+	s->reply[0] = '\0';
+	return c->fn(s, arg);
+}
+
+/* Handles one io_getline result; -1 when the session is over. */
+static int
+step(struct session *s, int r, char *line)
+{
+	switch (r) {
+	case IO_LINE:
+		return send_reply(s, dispatch(s, line));
+	case IO_LONG:
+		return send_reply(s, bad_command(s, "Line too long"));
+	case IO_BADCHAR:
+		return send_reply(s, bad_command(s, "Invalid character in command"));
+	case IO_EOF:
+		s->end = "eof";
+		return -1;
+	default:
+		if (s->io.error == ETIMEDOUT) {
+			s->end = "idle timeout";
+			/* A short wait: the peer may not read at all. */
+			s->io.timeout_ms = 1000;
+			s->io.error = 0;
+			io_puts(&s->io, "-ERR Idle timeout, closing\r\n");
+		} else
+			s->end = "read error";
+		return -1;
+	}
+}
+
+static void
+session_log(struct session *s)
+{
+	char	user[CONF_NAME_MAX + 1];
+
+	log_sanitize(user, sizeof(user), s->acct != NULL ? s->acct->name :
+	    s->have_user ? s->user : "-");
+	log_info("session user=%s addr=%s tls=%s auth=%s retr=%u dele=%u "
+	    "bytes=%llu in=%llu out=%llu end=%s", user, s->peer,
+	    s->tls ? "yes" : "no", s->acct != NULL ? "ok" : "no", s->nretr,
+	    s->ndele, s->retr_bytes, s->io.rbytes, s->io.wbytes, s->end);
+}
+
+int
+session_run(struct session *s)
+{
+	char	line[POP3_LINE_MAX + 2];
+	size_t	len;
+	int	r;
+
+	io_puts(&s->io, "+OK popd ready\r\n");
+	while (s->state != S_DONE) {
+		if (io_pending(&s->io) == 0 && io_flush(&s->io) == -1) {
+			s->end = "write error";
+			break;
+		}
+		r = io_getline(&s->io, line, sizeof(line), &len);
+		if (step(s, r, line) == -1)
+			s->state = S_DONE;
+		explicit_bzero(line, sizeof(line));
+	}
+	io_flush(&s->io);
+	if (s->mdfd != -1)
+		maildrop_close(s);
+	io_close(&s->io);
+	session_log(s);
+	return 0;
+}

@@ -1,0 +1,130 @@
+/*
+ * session.h: one POP3 session, passed to every handler (no globals).
+ *
+ * A handler checks its arguments and state and returns an outcome with a
+ * reply text (r_ok/r_err); the one dispatcher in session.c writes the reply.
+ * A multi-line answer (LIST, RETR, ...) sets s->body: the dispatcher calls
+ * it after the +OK line and ends it with the "." line.
+ */
+#ifndef POPD_SESSION_H
+#define POPD_SESSION_H
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "io.h"
+#include "limits.h"
+#include "maildir.h"
+
+struct tls;
+
+enum state { S_AUTH, S_TRANS, S_DONE };
+
+/* Handler outcomes */
+#define POP_OK		0	/* +OK reply (and body, if set) */
+#define POP_ERR		1	/* -ERR reply */
+#define POP_CLOSE		2	/* -ERR reply, then end the session */
+#define POP_BYE		3	/* +OK reply, then end the session */
+#define POP_FAIL		4	/* I/O failed mid-reply: end without a word */
+#define POP_NONE		5	/* the handler answered already (STLS) */
+
+struct msg {
+	struct mdmsg	 md;
+	unsigned	 deleted:1;
+	unsigned	 retrieved:1;
+};
+
+struct session {
+	struct io		 io;
+	const struct conf	*conf;
+	struct tls		*tls_ctx;	/* server ctx, NULL: no TLS */
+	enum state		 state;
+	int			 tls;		/* the session is under TLS */
+	char			 peer[64];	/* remote address, for logs */
+	int			 loopback;	/* the peer is this host */
+
+	/* AUTHORIZATION */
+	char			 user[POP3_LINE_MAX + 1];	/* from USER */
+	int			 have_user;
+	int			 auth_failures;
+	const struct account	*acct;		/* set once authenticated */
+
+	/* TRANSACTION: the snapshot taken at login */
+	int			 mdfd, lockfd;
+	struct msg		*msgs;
+	size_t			 nmsgs;		/* listed (max-messages) */
+	size_t			 nall;		/* scanned */
+
+	/* the reply being built */
+	char			 reply[256];
+	const char		*code;		/* RFC 2449/3206 code or NULL */
+	int			 (*body)(struct session *);
+	size_t			 arg_msg;	/* message index for body */
+	int			 arg_fd;	/* ...opened by the handler */
+	long long		 arg_lines;	/* TOP lines; -1: whole */
+
+	/* for the session's log line */
+	int			 bad_commands;
+	unsigned		 nretr, ndele;	/* RETRs; files removed */
+	unsigned long long	 retr_bytes;
+	const char		*end;		/* why it ended */
+	int			 verbose;
+};
+
+struct command {
+	const char	*name;
+	int		(*fn)(struct session *, char *arg);
+};
+
+extern const struct command auth_commands[];	/* auth.c */
+extern const struct command trans_commands[];	/* trans.c */
+
+/* session.c */
+void	session_init(struct session *, const struct conf *, struct tls *);
+/* Runs the session to its end and logs it.  Returns the exit code. */
+int	session_run(struct session *);
+int	r_ok(struct session *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	r_err(struct session *, const char *code, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* Sends "+ " and reads the client's answer into buf.  IO_* result. */
+int	session_challenge(struct session *, char *buf, size_t cap);
+/* Writes the capability list for the current state. */
+int	capa_body(struct session *);
+/* 1 when USER/PASS/AUTH may be used now (plaintext-auth policy). */
+int	session_plain_ok(const struct session *);
+
+/* maildrop.c */
+/* Opens, locks and scans the account's maildrop.  POP_OK or POP_ERR (reply
+ * set: [IN-USE] when another session holds it, [SYS/TEMP] otherwise). */
+int	maildrop_open(struct session *);
+/* Applies DELE and new/ -> cur/ moves; unlocks.  Number of failures. */
+int	maildrop_commit(struct session *);
+/* Unlocks and frees without changing anything. */
+void	maildrop_close(struct session *);
+/* Opens message i for reading; fd or -1 with errno. */
+int	maildrop_open_msg(struct session *, size_t i);
+
+/* passwd.c */
+/* 1 when password matches the crypt(3) hash; a NULL hash costs the same
+ * time and fails.  The comparison does not leak where it differs. */
+int	passwd_verify(const char *hash, const char *password);
+/* popd --hash-password: reads a password, prints its yescrypt hash. */
+int	passwd_hash_main(void);
+
+/* sasl.c */
+/* Decodes an AUTH PLAIN response: base64 "authzid NUL authcid NUL passwd".
+ * Returns 0 with the three parts in out (caller's buffers of cap bytes
+ * each), or -1 when malformed. */
+int	sasl_plain_decode(const char *b64, char *authz, char *authc,
+	    char *pass, size_t cap);
+/* Strict RFC 4648 base64 (no whitespace, padding required).  Decoded
+ * length, or -1. */
+long	base64_decode(const char *in, unsigned char *out, size_t cap);
+
+/* peer.c */
+/* The remote address of fd (or REMOTE_ADDR / TCPREMOTEIP when fd is not a
+ * socket) into buf; *loopback is 1 for 127/8, ::1, or no network peer. */
+void	peer_lookup(int fd, char *buf, size_t len, int *loopback);
+
+#endif
