@@ -76,42 +76,59 @@ refuse(struct io *io, const char *why)
 	return EX_TEMPFAIL;
 }
 
+/* popd --tls: the handshake comes before the greeting.  0, or -1 logged. */
+static int
+handshake(struct session *s)
+{
+	const char	*why = NULL;
+
+	if (io_start_tls(&s->io, s->tls_ctx, &why) == -1) {
+		log_warnx("tls handshake failed addr=%s: %s", s->peer,
+		    why != NULL ? why : "unknown error");
+		io_close(&s->io);
+		return -1;
+	}
+	s->tls = 1;
+	return 0;
+}
+
 static int
 serve(const char *path, int implicit_tls, int verbose)
 {
 	struct conf	 c;
 	struct session	 s;
 	struct tls	*ctx = NULL;
-	const char	*why = NULL;
 	char		 err[256];
-	int		 rc;
+	int		 rc = EX_CONFIG;
 
+	/* A peer that vanished must cost a failed write, not the process. */
 	signal(SIGPIPE, SIG_IGN);
 	io_nodelay(0);
 	io_nodelay(1);
 	if (conf_load(&c, path, err_syslog, NULL) != 0) {
-		io_init(&s.io, 0, 1, 10000);
-		return refuse(&s.io, "Server configuration error");
+		/* Under --tls the client awaits a handshake: say nothing. */
+		if (!implicit_tls) {
+			io_init(&s.io, 0, 1, 10000);
+			rc = refuse(&s.io, "Server configuration error");
+		}
+		goto done;
 	}
+	/* Key and chain are read now, before the first client byte. */
 	if ((c.tls_cert != NULL || implicit_tls) &&
 	    (ctx = tlsconf_server(&c, err, sizeof(err))) == NULL) {
 		log_warnx("tls: %s%s", err, implicit_tls ? "" : "; STLS disabled");
 		if (implicit_tls)
-			return EX_CONFIG;
+			goto done;
 	}
 	session_init(&s, &c, ctx);
 	s.verbose = verbose;
 	io_init(&s.io, 0, 1, (int)c.idle_timeout * 1000);
 	peer_lookup(0, s.peer, sizeof(s.peer), &s.loopback);
-	if (implicit_tls) {
-		if (io_start_tls(&s.io, ctx, &why) == -1) {
-			log_warnx("tls handshake failed addr=%s: %s", s.peer,
-			    why != NULL ? why : "unknown error");
-			return EX_PROTOCOL;
-		}
-		s.tls = 1;
-	}
-	rc = session_run(&s);
+	if (implicit_tls && handshake(&s) == -1)
+		rc = EX_PROTOCOL;
+	else
+		rc = session_run(&s);
+done:
 	tls_free(ctx);
 	conf_free(&c);
 	return rc;
