@@ -25,6 +25,9 @@
 
 #include "io.h"
 
+/* close_notify is a courtesy: wait this long at most for it to go out. */
+#define IO_CLOSE_TIMEOUT_MS	1000
+
 static void
 set_nonblock(int fd)
 {
@@ -282,45 +285,58 @@ io_printf(struct io *io, const char *fmt, ...)
 	return io_write(io, buf, (size_t)n);
 }
 
+/* Milliseconds elapsed since *start (CLOCK_MONOTONIC). */
+static long long
+elapsed_ms(const struct timespec *start)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000LL +
+	    (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
 int
 io_start_tls(struct io *io, struct tls *ctx, const char **errstr)
 {
-	struct timespec	start, now;
-	int		rc, budget;
+	struct timespec	start;
+	long long	limit, budget;
+	int		rc;
 
 	io->rpos = io->rlen = 0;
 	io->wlen = 0;
+	/*
+	 * The whole handshake, not each wait, is bounded: a client that
+	 * trickles one byte at a time must not stretch it.  A shorter idle
+	 * timeout bounds it too, so that an admin's limit holds here as well.
+	 */
+	limit = TLS_HANDSHAKE_TIMEOUT * 1000LL;
+	if (io->timeout_ms >= 0 && io->timeout_ms < limit)
+		limit = io->timeout_ms;
 	if (tls_accept_fds(ctx, &io->tls, io->rfd, io->wfd) == -1) {
 		*errstr = tls_error(ctx);
 		return -1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		rc = tls_handshake(io->tls);
-		if (rc == 0)
-			return 0;
+	while ((rc = tls_handshake(io->tls)) != 0) {
 		if (rc != TLS_WANT_POLLIN && rc != TLS_WANT_POLLOUT) {
 			*errstr = tls_error(io->tls);
 			if (*errstr == NULL)
 				*errstr = "handshake failed";
+			io->error = EPROTO;
 			return -1;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		budget = TLS_HANDSHAKE_TIMEOUT * 1000 -
-		    (int)((now.tv_sec - start.tv_sec) * 1000 +
-		    (now.tv_nsec - start.tv_nsec) / 1000000);
-		if (budget <= 0) {
-			*errstr = "handshake timed out";
-			io->error = ETIMEDOUT;
-			return -1;
-		}
-		if (io_wait_ms(io, rc == TLS_WANT_POLLIN ? io->rfd : io->wfd,
-		    rc == TLS_WANT_POLLIN ? POLLIN : POLLOUT, budget) == -1) {
+		if ((budget = limit - elapsed_ms(&start)) <= 0 ||
+		    io_wait_ms(io, rc == TLS_WANT_POLLIN ? io->rfd : io->wfd,
+		    rc == TLS_WANT_POLLIN ? POLLIN : POLLOUT, (int)budget) == -1) {
+			if (budget <= 0)
+				io->error = ETIMEDOUT;
 			*errstr = io->error == ETIMEDOUT ?
 			    "handshake timed out" : strerror(io->error);
 			return -1;
 		}
 	}
+	return 0;
 }
 
 void
@@ -330,13 +346,18 @@ io_close(struct io *io)
 
 	if (io->tls == NULL)
 		return;
-	/* close_notify; bounded, a vanished peer must not keep us here. */
-	for (i = 0; i < 10; i++) {
+	/*
+	 * close_notify, unless the connection already failed: a peer that
+	 * stopped reading would only make us wait again.  Bounded by a short
+	 * timeout, not the idle one: nothing useful is left to say.
+	 */
+	for (i = 0; i < 10 && !io->error; i++) {
 		rc = tls_close(io->tls);
 		if (rc != TLS_WANT_POLLIN && rc != TLS_WANT_POLLOUT)
 			break;
-		if (io_wait(io, rc == TLS_WANT_POLLIN ? io->rfd : io->wfd,
-		    rc == TLS_WANT_POLLIN ? POLLIN : POLLOUT) == -1)
+		if (io_wait_ms(io, rc == TLS_WANT_POLLIN ? io->rfd : io->wfd,
+		    rc == TLS_WANT_POLLIN ? POLLIN : POLLOUT,
+		    IO_CLOSE_TIMEOUT_MS) == -1)
 			break;
 	}
 	tls_free(io->tls);

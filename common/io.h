@@ -60,11 +60,17 @@ int	io_flush(struct io *);
 /*
  * Server side TLS on the io's fds with ctx (a configured tls server).
  * Discards any buffered plaintext, so call it only when io_pending() is 0.
- * Returns 0, or -1 with a message in *errstr (static or the ctx's).
+ * The whole handshake may take TLS_HANDSHAKE_TIMEOUT seconds, or the io's
+ * timeout when that is shorter.  Returns 0, or -1 with io->error set and a
+ * one-line message in *errstr (static, or owned by the io's TLS context:
+ * valid until io_close).
  */
 int	io_start_tls(struct io *, struct tls *ctx, const char **errstr);
 
-/* Closes TLS (close_notify) if any; does not close the fds. */
+/*
+ * Frees the TLS context if any, after a close_notify (bounded to a second)
+ * when the connection has not failed.  Does not close the fds.
+ */
 void	io_close(struct io *);
 
 /* Sets TCP_NODELAY on fd when it is a TCP socket; ignores other fds. */

@@ -17,6 +17,10 @@ tlsconf_server(const struct conf *c, char *err, size_t errlen)
 	struct tls		*ctx = NULL;
 	uint32_t		 protos;
 
+	if (c->tls_cert == NULL || c->tls_key == NULL) {
+		snprintf(err, errlen, "tls-cert and tls-key are not set");
+		return NULL;
+	}
 	if ((cfg = tls_config_new()) == NULL) {
 		snprintf(err, errlen, "tls_config_new failed");
 		return NULL;
