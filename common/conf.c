@@ -31,7 +31,6 @@
  * A real file is a few kilobytes; the bound stops a wrong -c (a mailbox,
  * a log) from being read into memory whole.
  */
-#define CONF_FILE_MAX	(1024 * 1024)
 
 /* Longest piece of file text quoted in an error message. */
 #define SHOW_MAX	64
