@@ -27,11 +27,6 @@
 #include "num.h"
 #include "util.h"
 
-/*
- * A real file is a few kilobytes; the bound stops a wrong -c (a mailbox,
- * a log) from being read into memory whole.
- */
-
 /* Longest piece of file text quoted in an error message. */
 #define SHOW_MAX	64
 

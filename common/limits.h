@@ -17,7 +17,8 @@
 /* Longest configuration line; a longer one is an error, not truncated. */
 #define CONF_LINE_MAX		4096
 
-/* Largest configuration file read; a larger one is an error. */
+/* Largest configuration file read: a real one is a few kilobytes; the
+ * bound stops a wrong -c (a mailbox, a log) from being read whole. */
 #define CONF_FILE_MAX		(1024 * 1024)
 
 /* A section NAME (POP3 user): 1..64 of [A-Za-z0-9._@+-], not starting '.'. */
