@@ -74,6 +74,7 @@ wire_enc_update(struct wire_enc *e, const void *buf, size_t len,
 		if (stop > p) {
 			if (sink(arg, p, (size_t)(stop - p)) == -1)
 				return -1;
+			e->octets += (size_t)(stop - p);
 			if (e->line_len == 0)
 				e->line_cr = *p == '\r';
 			e->line_len += (size_t)(stop - p);
@@ -87,6 +88,7 @@ wire_enc_update(struct wire_enc *e, const void *buf, size_t len,
 		if (sink(arg, e->prev_cr ? "\n" : "\r\n",
 		    e->prev_cr ? 1 : 2) == -1)
 			return -1;
+		e->octets += e->prev_cr ? 1 : 2;
 		e->raw++;
 		e->last_lf = 1;
 		e->prev_cr = 0;
@@ -102,7 +104,9 @@ wire_enc_update(struct wire_enc *e, const void *buf, size_t len,
 int
 wire_enc_final(struct wire_enc *e, wire_sink sink, void *arg)
 {
-	if (e->raw > 0 && !e->last_lf)
+	if (e->raw > 0 && !e->last_lf) {
+		e->octets += 2;
 		return sink(arg, "\r\n", 2);
+	}
 	return 0;
 }

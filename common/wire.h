@@ -38,6 +38,7 @@ struct wire_enc {
 	int		line_cr;	/* ...and the first of them was CR */
 	uint64_t	body_lines;	/* body lines fully sent */
 	uint64_t	raw;		/* input bytes consumed */
+	uint64_t	octets;		/* sent, not counting stuffed dots */
 	int		last_lf;
 };
 

@@ -189,6 +189,11 @@ msg_body(struct session *s)
 	if (r == -1 || wire_enc_final(&e, sink_io, &s->io) == -1)
 		return -1;
 	if (s->arg_lines < 0) {
+		/* A stale ",W=" or a file changed behind our back. */
+		if (e.octets != m->md.size)
+			log_warnx("%s: sent %llu octets, LIST said %llu",
+			    m->md.path, (unsigned long long)e.octets,
+			    (unsigned long long)m->md.size);
 		s->nretr++;
 		s->retr_bytes += s->io.wbytes + s->io.wlen - before;
 		m->retrieved = 1;
