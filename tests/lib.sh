@@ -38,6 +38,18 @@ else
 	as_user() { "$@"; }
 fi
 
+# The build tree may sit where the test user cannot reach it (a clone under
+# /root): then the tests run copies of the programs from $T.
+if [ "$(id -u)" -eq 0 ] && ! as_user test -x "$POPD" 2>/dev/null; then
+	mkdir -p "$T/bin"
+	cp "$POPD" "$T/bin/popd"
+	POPD=$T/bin/popd
+	if [ -f "$IMAPFETCH" ]; then
+		cp "$IMAPFETCH" "$T/bin/imapfetch"
+		IMAPFETCH=$T/bin/imapfetch
+	fi
+fi
+
 # A free TCP port on 127.0.0.1 (asks the kernel).
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
