@@ -1,0 +1,363 @@
+/*
+ * deliver.c: durable Maildir delivery.  The order of operations is the
+ * contract (see deliver.h): data durable in tmp/, then the caller records
+ * its intent, then rename into new/ and fsync new/.
+ */
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "deliver.h"
+#include "util.h"
+
+static int
+open_subdir(int dirfd, const char *name)
+{
+	if (mkdirat(dirfd, name, 0700) == -1 && errno != EEXIST)
+		return -1;
+	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* Maildir host part: '/' and ':' would break the name (Maildir spec). */
+static void
+set_host(struct deliver *d)
+{
+	char	 h[64];
+	size_t	 i, o = 0;
+
+	if (gethostname(h, sizeof(h)) == -1)
+		snprintf(h, sizeof(h), "localhost");
+	h[sizeof(h) - 1] = '\0';
+	for (i = 0; h[i] != '\0' && o + 5 < sizeof(d->host); i++) {
+		if (h[i] == '/' || h[i] == ':' || h[i] == ',' ||
+		    (unsigned char)h[i] <= 0x20 || (unsigned char)h[i] >= 0x7f)
+			o += snprintf(d->host + o, sizeof(d->host) - o, "\\%03o",
+			    (unsigned char)h[i]);
+		else
+			d->host[o++] = h[i];
+	}
+	d->host[o] = '\0';
+}
+
+int
+deliver_open(struct deliver *d, const char *path, const char *marker)
+{
+	int	 saved;
+
+	memset(d, 0, sizeof(*d));
+	d->dirfd = d->tmpfd = d->newfd = -1;
+	if (strlen(marker) == 0 || strlen(marker) >= sizeof(d->marker) ||
+	    strspn(marker, "abcdefghijklmnopqrstuvwxyz0123456789") !=
+	    strlen(marker)) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(d->marker, sizeof(d->marker), "%s", marker);
+	set_host(d);
+	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+		return -1;
+	if ((d->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		goto fail;
+	if ((d->tmpfd = open_subdir(d->dirfd, "tmp")) == -1 ||
+	    (d->newfd = open_subdir(d->dirfd, "new")) == -1)
+		goto fail;
+	if (mkdirat(d->dirfd, "cur", 0700) == -1 && errno != EEXIST)
+		goto fail;
+	return 0;
+fail:
+	saved = errno;
+	deliver_close(d);
+	errno = saved;
+	return -1;
+}
+
+void
+deliver_close(struct deliver *d)
+{
+	deliver_abort(d);
+	free(d->msgs);
+	d->msgs = NULL;
+	d->cap = 0;
+	if (d->newfd != -1)
+		close(d->newfd);
+	if (d->tmpfd != -1)
+		close(d->tmpfd);
+	if (d->dirfd != -1)
+		close(d->dirfd);
+	d->dirfd = d->tmpfd = d->newfd = -1;
+}
+
+int
+deliver_begin(struct deliver *d, struct dmsg **out)
+{
+	struct dmsg	*m;
+	struct timeval	 tv;
+
+	if (d->nmsgs == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 16;
+		d->msgs = xreallocarray(d->msgs, d->cap, sizeof(*d->msgs));
+	}
+	m = xcalloc(1, sizeof(*m));
+	gettimeofday(&tv, NULL);
+	snprintf(m->unique, sizeof(m->unique), "%lld.M%06ldP%ldQ%lu_%s.%s",
+	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
+	    ++d->seq, d->marker, d->host);
+	m->fd = openat(d->tmpfd, m->unique,
+	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (m->fd == -1) {
+		free(m);
+		return -1;
+	}
+	m->state = DM_WRITING;
+	wire_count_init(&m->wc);
+	d->msgs[d->nmsgs++] = m;
+	*out = m;
+	return 0;
+}
+
+int
+deliver_write(struct dmsg *m, const void *buf, size_t len)
+{
+	if (m->state != DM_WRITING) {
+		errno = EBADF;
+		return -1;
+	}
+	if (write_all(m->fd, buf, len) == -1)
+		return -1;
+	m->size += len;
+	wire_count_update(&m->wc, buf, len);
+	return 0;
+}
+
+int
+deliver_finish(struct dmsg *m)
+{
+	int	 r = 0, saved = 0;
+
+	if (m->state != DM_WRITING) {
+		errno = EBADF;
+		return -1;
+	}
+	/* NFS and some file systems report a failed write only here. */
+	if (fsync(m->fd) == -1) {
+		saved = errno;
+		r = -1;
+	}
+	if (close(m->fd) == -1 && r == 0) {
+		saved = errno;
+		r = -1;
+	}
+	m->fd = -1;
+	if (r == -1) {
+		errno = saved;
+		return -1;
+	}
+	snprintf(m->name, sizeof(m->name), "%s,S=%" PRIu64 ",W=%" PRIu64,
+	    m->unique, m->size, wire_count_final(&m->wc));
+	m->state = DM_WRITTEN;
+	return 0;
+}
+
+int
+deliver_drop(struct deliver *d, struct dmsg *m)
+{
+	if (m->fd != -1) {
+		close(m->fd);
+		m->fd = -1;
+	}
+	if (m->state == DM_WRITING || m->state == DM_WRITTEN) {
+		m->state = DM_DROPPED;
+		if (unlinkat(d->tmpfd, m->unique, 0) == -1 && errno != ENOENT)
+			return -1;
+	}
+	m->state = DM_DROPPED;
+	return 0;
+}
+
+int
+deliver_sync_tmp(struct deliver *d)
+{
+	return fsync(d->tmpfd);
+}
+
+int
+deliver_commit(struct deliver *d)
+{
+	struct dmsg	*m;
+	size_t		 i;
+	int		 moved = 0;
+
+	for (i = 0; i < d->nmsgs; i++) {
+		m = d->msgs[i];
+		if (m->state != DM_WRITTEN)
+			continue;
+		if (renameat(d->tmpfd, m->unique, d->newfd, m->name) == -1)
+			return -1;
+		m->state = DM_DELIVERED;
+		moved = 1;
+	}
+	if (!moved)
+		return 0;
+	if (fsync(d->newfd) == -1)
+		return -1;
+	/* The tmp/ entries are gone: make that durable too, so that a
+	 * crash cannot bring back a name that is also in new/. */
+	return fsync(d->tmpfd);
+}
+
+void
+deliver_abort(struct deliver *d)
+{
+	size_t	 i;
+
+	for (i = 0; i < d->nmsgs; i++)
+		(void)deliver_drop(d, d->msgs[i]);
+	deliver_reset(d);
+}
+
+void
+deliver_release(struct deliver *d)
+{
+	size_t	 i;
+
+	for (i = 0; i < d->nmsgs; i++) {
+		if (d->msgs[i]->fd != -1)
+			close(d->msgs[i]->fd);
+		free(d->msgs[i]);
+	}
+	d->nmsgs = 0;
+}
+
+void
+deliver_reset(struct deliver *d)
+{
+	size_t	 i, j = 0;
+
+	/* Entries still in tmp/ stay registered, so abort can remove them. */
+	for (i = 0; i < d->nmsgs; i++) {
+		if (d->msgs[i]->state == DM_DELIVERED ||
+		    d->msgs[i]->state == DM_DROPPED)
+			free(d->msgs[i]);
+		else
+			d->msgs[j++] = d->msgs[i];
+	}
+	d->nmsgs = j;
+}
+
+int
+deliver_recover(struct deliver *d, const char *name)
+{
+	char	 unique[DELIVER_NAME_MAX];
+	char	*p;
+
+	if ((size_t)snprintf(unique, sizeof(unique), "%s", name) >=
+	    sizeof(unique) ||
+	    (p = strstr(unique, ",S=")) == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	*p = '\0';
+	if (renameat(d->tmpfd, unique, d->newfd, name) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (fsync(d->newfd) == -1 || fsync(d->tmpfd) == -1)
+		return -1;
+	return 1;
+}
+
+/* 1 when name is one of our tmp files: "..._<marker>.<host>". */
+static int
+is_ours(const struct deliver *d, const char *name)
+{
+	char	 tag[sizeof(d->marker) + 2];
+
+	snprintf(tag, sizeof(tag), "_%s.", d->marker);
+	return name[0] != '.' && strstr(name, tag) != NULL;
+}
+
+int
+deliver_clean_tmp(struct deliver *d,
+    int (*keep)(void *arg, const char *unique), void *arg)
+{
+	DIR		*dir;
+	struct dirent	*de;
+	int		 fd, n = 0, saved;
+
+	if ((fd = dup(d->tmpfd)) == -1)
+		return -1;
+	if ((dir = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	rewinddir(dir);
+	while ((errno = 0, de = readdir(dir)) != NULL) {
+		if (!is_ours(d, de->d_name))
+			continue;
+		if (keep != NULL && keep(arg, de->d_name))
+			continue;
+		if (unlinkat(d->tmpfd, de->d_name, 0) == -1 && errno != ENOENT)
+			goto fail;
+		n++;
+	}
+	if (errno != 0)
+		goto fail;
+	closedir(dir);
+	return n;
+fail:
+	saved = errno;
+	closedir(dir);
+	errno = saved;
+	return -1;
+}
+
+/* 1 when directory sub of the Maildir has an entry whose unique part
+ * (up to ':') equals name. */
+static int
+dir_has(struct deliver *d, const char *sub, const char *name)
+{
+	DIR		*dir;
+	struct dirent	*de;
+	size_t		 len = strlen(name);
+	int		 fd, found = 0, saved;
+
+	if ((fd = openat(d->dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC))
+	    == -1)
+		return errno == ENOENT ? 0 : -1;
+	if ((dir = fdopendir(fd)) == NULL) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	while ((errno = 0, de = readdir(dir)) != NULL) {
+		if (strncmp(de->d_name, name, len) == 0 &&
+		    (de->d_name[len] == '\0' || de->d_name[len] == ':')) {
+			found = 1;
+			break;
+		}
+	}
+	saved = errno;
+	closedir(dir);
+	if (!found && saved != 0) {
+		errno = saved;
+		return -1;
+	}
+	return found;
+}
+
+int
+deliver_exists(struct deliver *d, const char *name)
+{
+	int	 r;
+
+	if ((r = dir_has(d, "new", name)) != 0)
+		return r;
+	return dir_has(d, "cur", name);
+}

@@ -1,0 +1,170 @@
+/*
+ * account.c: one account, start to end: lock, finish what an interrupted
+ * run left, connect, every mailbox, disconnect.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "imapfetch.h"
+#include "sync.h"
+
+/* Exit codes from least to most serious; unknown ones rank as software. */
+static const int ex_rank[] = {
+	0, EX_TEMPFAIL, EX_UNAVAILABLE, EX_PROTOCOL, EX_NOPERM, EX_CANTCREAT,
+	EX_CONFIG, EX_USAGE, EX_SOFTWARE, EX_OSERR
+};
+
+static size_t
+rank(int code)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(ex_rank) / sizeof(ex_rank[0]); i++)
+		if (ex_rank[i] == code)
+			return i;
+	return sizeof(ex_rank) / sizeof(ex_rank[0]);
+}
+
+int
+ex_worst(int a, int b)
+{
+	return rank(a) >= rank(b) ? a : b;
+}
+
+/* Finishes the pending deliveries of one state file. */
+static int
+recover_file(const struct account *a, struct deliver *dl, int statefd,
+    const char *file)
+{
+	struct state	 st;
+	size_t		 i;
+	int		 r;
+
+	if (state_load_file(statefd, file, &st) == -1) {
+		log_warn("%s: %s/.imapfetch/%s", a->name, a->maildrop, file);
+		return -1;
+	}
+	for (i = 0; i < st.npend; i++) {
+		if ((r = deliver_recover(dl, st.pend[i].name)) == -1) {
+			log_warn("%s: finishing delivery of %s", a->name,
+			    st.pend[i].name);
+			state_free(&st);
+			return -1;
+		}
+		log_debug("%s: %s: %s", a->name, st.pend[i].name, r == 1 ?
+		    "delivery finished" : "was already delivered");
+	}
+	r = 0;
+	if (st.npend > 0) {
+		state_settle(&st);
+		if ((r = state_save_file(statefd, file, &st)) == -1)
+			log_warn("%s: %s/.imapfetch/%s", a->name, a->maildrop,
+			    file);
+	}
+	state_free(&st);
+	return r;
+}
+
+static int
+has_suffix(const char *s, const char *suffix)
+{
+	size_t	 ls = strlen(s), lx = strlen(suffix);
+
+	return ls > lx && strcmp(s + ls - lx, suffix) == 0;
+}
+
+int
+sync_recover(const struct account *a, struct deliver *dl, int statefd)
+{
+	DIR		*dir;
+	struct dirent	*de;
+	int		 fd, r = 0, n;
+
+	if ((fd = dup(statefd)) == -1 || (dir = fdopendir(fd)) == NULL) {
+		log_warn("%s: %s/.imapfetch", a->name, a->maildrop);
+		if (fd != -1)
+			close(fd);
+		return EX_CANTCREAT;
+	}
+	while (r == 0 && (de = readdir(dir)) != NULL)
+		if (has_suffix(de->d_name, ".state"))
+			r = recover_file(a, dl, statefd, de->d_name);
+	closedir(dir);
+	if (r == -1)
+		return EX_CANTCREAT;
+	/* Every pending delivery is finished: the rest of ours is debris. */
+	if ((n = deliver_clean_tmp(dl, NULL, NULL)) == -1) {
+		log_warn("%s: cleaning %s/tmp", a->name, a->maildrop);
+		return EX_CANTCREAT;
+	}
+	if (n > 0)
+		log_debug("%s: removed %d tmp files of an interrupted run",
+		    a->name, n);
+	return 0;
+}
+
+static int
+mailboxes(const struct run *run, const struct account *a, struct deliver *dl,
+    int statefd)
+{
+	struct conn	 c;
+	size_t		 i;
+	int		 r, worst = 0;
+
+	if ((r = conn_open(&c, a, run->conffile, run->verbose)) != 0)
+		return r;
+	for (i = 0; i < a->nmailboxes; i++) {
+		r = sync_mailbox(run, a, &c, dl, statefd, a->mailboxes[i]);
+		worst = ex_worst(worst, r);
+		/* A broken connection or a local failure ends the account;
+		 * a mailbox the server refused does not. */
+		if (c.error != 0 || r == EX_CANTCREAT || r == EX_OSERR)
+			break;
+	}
+	conn_close(&c);
+	return worst;
+}
+
+int
+account_run(const struct run *run, const struct account *a)
+{
+	struct deliver	 dl;
+	int		 statefd = -1, lockfd = -1, r;
+
+	if (deliver_open(&dl, a->maildrop, "imapfetch") == -1) {
+		log_warn("%s: maildrop %s", a->name, a->maildrop);
+		return EX_CANTCREAT;
+	}
+	if ((statefd = state_dir(a->maildrop)) == -1) {
+		log_warn("%s: %s/.imapfetch", a->name, a->maildrop);
+		r = EX_CANTCREAT;
+		goto done;
+	}
+	if ((lockfd = state_lock(statefd)) == -1) {
+		if (errno == EWOULDBLOCK) {
+			log_warnx("%s: already running (lock %s/.imapfetch/"
+			    "lock held)", a->name, a->maildrop);
+			r = EX_TEMPFAIL;
+		} else {
+			log_warn("%s: lock %s/.imapfetch/lock", a->name,
+			    a->maildrop);
+			r = EX_CANTCREAT;
+		}
+		goto done;
+	}
+	if ((r = sync_recover(a, &dl, statefd)) == 0)
+		r = mailboxes(run, a, &dl, statefd);
+done:
+	deliver_close(&dl);
+	if (lockfd != -1)
+		close(lockfd);
+	if (statefd != -1)
+		close(statefd);
+	return r;
+}

@@ -1,0 +1,297 @@
+/*
+ * auth.c: where the secret comes from, and how it is sent.  The secret
+ * lives in one stack buffer that is wiped before we return.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "util.h"
+#include "auth.h"
+#include "transport.h"
+
+void
+auth_base64(const unsigned char *in, size_t len, char *out)
+{
+	static const char	 b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t			 i;
+	unsigned long		 v;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		v = (unsigned long)in[i] << 16 | in[i + 1] << 8 | in[i + 2];
+		*out++ = b64[v >> 18];
+		*out++ = b64[(v >> 12) & 63];
+		*out++ = b64[(v >> 6) & 63];
+		*out++ = b64[v & 63];
+	}
+	if (i < len) {
+		v = (unsigned long)in[i] << 16;
+		if (i + 1 < len)
+			v |= in[i + 1] << 8;
+		*out++ = b64[v >> 18];
+		*out++ = b64[(v >> 12) & 63];
+		*out++ = i + 1 < len ? b64[(v >> 6) & 63] : '=';
+		*out++ = '=';
+	}
+	*out = '\0';
+}
+
+/* Reads the first line of fd into buf; 0, or -1 (empty, too long, error). */
+static int
+read_line_fd(int fd, char *buf, size_t len)
+{
+	size_t	 off = 0;
+	ssize_t	 n;
+	char	*nl;
+
+	while (off + 1 < len) {
+		n = read(fd, buf + off, len - 1 - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += n;
+		buf[off] = '\0';
+		if (memchr(buf, '\n', off) != NULL)
+			break;
+	}
+	buf[off] = '\0';
+	if ((nl = strchr(buf, '\n')) == NULL && off + 1 >= len)
+		return -1;
+	if (nl != NULL)
+		*nl = '\0';
+	if ((nl = strchr(buf, '\r')) != NULL)
+		*nl = '\0';
+	return buf[0] == '\0' ? -1 : 0;
+}
+
+static int
+secret_file(const struct account *a, char *buf, size_t len)
+{
+	int	 fd, r;
+
+	if ((fd = open(a->imap_password_file, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_warn("%s: imap-password-file %s", a->name,
+		    a->imap_password_file);
+		return EX_CONFIG;
+	}
+	if (mode_too_open(fd)) {
+		close(fd);
+		log_warnx("%s: imap-password-file %s: readable by group or "
+		    "others; refused", a->name, a->imap_password_file);
+		return EX_CONFIG;
+	}
+	r = read_line_fd(fd, buf, len);
+	close(fd);
+	if (r == -1) {
+		log_warnx("%s: imap-password-file %s: no usable first line",
+		    a->name, a->imap_password_file);
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+/* Runs cmd with sh -c; its stdout's first line is the secret. */
+static int
+secret_command(const struct account *a, const char *cmd, char *buf,
+    size_t len)
+{
+	int	 p[2], status, r;
+	pid_t	 pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		log_warn("%s: password command", a->name);
+		return EX_OSERR;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		if (null == -1 || dup2(null, 0) == -1 || dup2(p[1], 1) == -1)
+			_exit(127);
+		signal(SIGPIPE, SIG_DFL);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	r = read_line_fd(p[0], buf, len);
+	close(p[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || r == -1) {
+		/* The command itself is not logged: it may hold a token. */
+		log_warnx("%s: password command failed or printed nothing",
+		    a->name);
+		explicit_bzero(buf, len);
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+static int
+secret_inline(const struct account *a, const char *conffile, char *buf,
+    size_t len)
+{
+	struct stat	 st;
+
+	if (stat(conffile, &st) == -1 || (st.st_mode & 077) != 0) {
+		log_warnx("%s: imap-password inline needs %s to be 0600 or "
+		    "0400", a->name, conffile);
+		return EX_CONFIG;
+	}
+	if (strlen(a->imap_password) >= len) {
+		log_warnx("%s: imap-password too long", a->name);
+		return EX_CONFIG;
+	}
+	memcpy(buf, a->imap_password, strlen(a->imap_password) + 1);
+	return 0;
+}
+
+int
+auth_secret(const struct account *a, const char *conffile, char *buf,
+    size_t len)
+{
+	if (a->imap_password_file != NULL)
+		return secret_file(a, buf, len);
+	if (a->imap_password_command != NULL)
+		return secret_command(a, a->imap_password_command, buf, len);
+	if (a->imap_oauth2_command != NULL)
+		return secret_command(a, a->imap_oauth2_command, buf, len);
+	if (a->imap_password != NULL)
+		return secret_inline(a, conffile, buf, len);
+	log_warnx("%s: no imap-password-file, imap-password-command, "
+	    "imap-oauth2-command or imap-password", a->name);
+	return EX_CONFIG;
+}
+
+/* Exit code for a completed, rejected login. */
+static int
+rejected(struct conn *c, const char *how)
+{
+	const char	*text = c->imap->imap_response;
+
+	if (text == NULL)
+		text = "(no text)";
+	/* RFC 5530: the server cannot check credentials right now. */
+	if (strncasecmp(text, "[UNAVAILABLE]", 13) == 0) {
+		log_warnx("%s: %s: %s: %s", c->what, c->host, how, text);
+		return EX_UNAVAILABLE;
+	}
+	log_warnx("%s: %s: %s rejected: %s", c->what, c->host, how, text);
+	return EX_NOPERM;
+}
+
+/* Sends "AUTHENTICATE mech" with ir, in the first line when the server
+ * allows SASL-IR, else after its continuation request. */
+static int
+authenticate(struct conn *c, const char *mech, const char *ir)
+{
+	mailstream			*s = c->imap->imap_stream;
+	struct mailimap_response	*rsp = NULL;
+	char				*line;
+	int				 r, ok, sasl_ir;
+
+	sasl_ir = mailimap_has_extension(c->imap, "SASL-IR");
+	c->secret = 1;
+	if (mailimap_send_current_tag(c->imap) != MAILIMAP_NO_ERROR ||
+	    mailstream_write(s, "AUTHENTICATE ", 13) == -1 ||
+	    mailstream_write(s, mech, strlen(mech)) == -1 ||
+	    (sasl_ir && (mailstream_write(s, " ", 1) == -1 ||
+	    mailstream_write(s, ir, strlen(ir)) == -1)) ||
+	    mailstream_write(s, "\r\n", 2) == -1 ||
+	    mailstream_flush(s) == -1)
+		goto stream;
+	if ((line = mailimap_read_line(c->imap)) == NULL)
+		goto stream;
+	if (!sasl_ir && line[0] == '+') {
+		if (mailstream_write(s, ir, strlen(ir)) == -1 ||
+		    mailstream_write(s, "\r\n", 2) == -1 ||
+		    mailstream_flush(s) == -1 ||
+		    mailimap_read_line(c->imap) == NULL)
+			goto stream;
+	}
+	c->secret = 0;
+	if ((r = mailimap_parse_response(c->imap, &rsp)) != MAILIMAP_NO_ERROR)
+		return conn_fail(c, r, "AUTHENTICATE");
+	ok = rsp->rsp_resp_done->rsp_type == MAILIMAP_RESP_DONE_TYPE_TAGGED &&
+	    rsp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->rsp_type
+	    == MAILIMAP_RESP_COND_STATE_OK;
+	mailimap_response_free(rsp);
+	if (!ok)
+		return rejected(c, "AUTHENTICATE");
+	c->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
+	return 0;
+stream:
+	c->secret = 0;
+	return conn_fail(c, MAILIMAP_ERROR_STREAM, "AUTHENTICATE");
+}
+
+static int
+login_with(struct conn *c, const struct account *a, const char *secret)
+{
+	char	 raw[2 * SECRET_MAX + 64], ir[(sizeof(raw) + 2) / 3 * 4 + 1];
+	size_t	 ulen = strlen(a->imap_user), slen = strlen(secret), n;
+	int	 r;
+
+	if (ulen + slen + 32 > sizeof(raw)) {
+		log_warnx("%s: imap-user or secret too long", a->name);
+		return EX_CONFIG;
+	}
+	if (a->imap_oauth2_command != NULL) {
+		/* XOAUTH2: "user=U^Aauth=Bearer T^A^A" (Google, Microsoft). */
+		n = snprintf(raw, sizeof(raw), "user=%s\001auth=Bearer %s"
+		    "\001\001", a->imap_user, secret);
+		auth_base64((unsigned char *)raw, n, ir);
+		r = authenticate(c, "XOAUTH2", ir);
+	} else if (mailimap_has_authentication(c->imap, "PLAIN")) {
+		/* RFC 4616: authzid NUL authcid NUL passwd. */
+		raw[0] = '\0';
+		memcpy(raw + 1, a->imap_user, ulen + 1);
+		memcpy(raw + ulen + 2, secret, slen);
+		auth_base64((unsigned char *)raw, ulen + 2 + slen, ir);
+		r = authenticate(c, "PLAIN", ir);
+	} else if (mailimap_has_extension(c->imap, "LOGINDISABLED")) {
+		log_warnx("%s: %s offers neither AUTH=PLAIN nor LOGIN",
+		    c->what, c->host);
+		r = EX_PROTOCOL;
+	} else {
+		c->secret = 1;
+		r = mailimap_login(c->imap, a->imap_user, secret);
+		c->secret = 0;
+		if (r == MAILIMAP_ERROR_LOGIN)
+			r = rejected(c, "LOGIN");
+		else if (r != MAILIMAP_NO_ERROR)
+			r = conn_fail(c, r, "LOGIN");
+	}
+	explicit_bzero(raw, sizeof(raw));
+	explicit_bzero(ir, sizeof(ir));
+	return r;
+}
+
+int
+auth_login(struct conn *c, const struct account *a, const char *conffile)
+{
+	char	 secret[SECRET_MAX + 2];
+	int	 r;
+
+	if (c->imap->imap_state == MAILIMAP_STATE_AUTHENTICATED)
+		return 0;	/* PREAUTH greeting */
+	if ((r = auth_secret(a, conffile, secret, sizeof(secret))) != 0)
+		return r;
+	r = login_with(c, a, secret);
+	explicit_bzero(secret, sizeof(secret));
+	if (r != 0)
+		return r;
+	/* The capabilities change after login (RFC 3501 7.2.1). */
+	return conn_capability(c);
+}

@@ -1,0 +1,46 @@
+/*
+ * imapfetch.h: what the parts of imapfetch share.
+ *
+ * Exit codes (sysexits(3)), documented in imapfetch(1):
+ *	0		success, including no new mail
+ *	EX_USAGE	bad command line; run as root
+ *	EX_CONFIG	configuration error (file, keys, password source)
+ *	EX_NOPERM	the server rejected the credentials
+ *	EX_UNAVAILABLE	network or server failure: try again later
+ *	EX_TEMPFAIL	another imapfetch holds the account's lock
+ *	EX_PROTOCOL	TLS failure (untrusted certificate, bad host name) or
+ *			a server that does not speak IMAP as required
+ *	EX_CANTCREAT	local delivery failure (ENOSPC, permissions)
+ *	EX_SOFTWARE	internal error
+ * With several accounts the worst code wins (ex_worst).
+ */
+#ifndef IMAPFETCH_H
+#define IMAPFETCH_H
+
+#include <stdint.h>
+
+#include "conf.h"
+
+/* One run of imapfetch: passed to everything, no globals. */
+struct run {
+	const struct conf	*conf;
+	const char		*conffile;
+	int			 verbose;	/* -v: protocol trace too */
+	int			 quiet;		/* -q: errors only */
+};
+
+/* Per-mailbox result, for the summary line. */
+struct tally {
+	unsigned long	 nnew;		/* delivered this run */
+	uint64_t	 bytes;
+	unsigned long	 skipped;	/* larger than max-message-size */
+	unsigned long	 dups;		/* known after a UIDVALIDITY change */
+};
+
+/* The worse of two exit codes (see the list above). */
+int	ex_worst(int a, int b);
+
+/* Fetches every mailbox of one account; returns 0 or an exit code. */
+int	account_run(const struct run *, const struct account *);
+
+#endif

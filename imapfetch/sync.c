@@ -1,0 +1,383 @@
+/*
+ * sync.c: one mailbox: SELECT, UIDVALIDITY check, search, sizes, batches,
+ * flags.  The batch itself (fetch, deliver, record) is in fetch.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+#include "sync.h"
+
+#define UIDS_PER_COMMAND	500	/* keeps command lines short */
+
+static struct mailimap_search_key *
+key_type(int type)
+{
+	return mailimap_search_key_new(type, NULL, NULL, NULL, NULL, NULL,
+	    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL,
+	    NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL);
+}
+
+static struct mailimap_set *
+uid_set(const uint32_t *uids, size_t n)
+{
+	struct mailimap_set	*set;
+	size_t			 i;
+
+	if ((set = mailimap_set_new_empty()) == NULL)
+		fatalx(EX_OSERR, "out of memory");
+	for (i = 0; i < n; i++)
+		if (mailimap_set_add_single(set, uids[i]) != MAILIMAP_NO_ERROR)
+			fatalx(EX_OSERR, "out of memory");
+	return set;
+}
+
+/* SELECT, or EXAMINE when the server must be left untouched. */
+static int
+select_box(struct mbox *mb, uint32_t *uidvalidity)
+{
+	mailimap	*imap = mb->conn->imap;
+	int		 r;
+
+	if (mb->acct->after_fetch == AF_NONE)
+		r = mailimap_examine(imap, mb->name);
+	else
+		r = mailimap_select(imap, mb->name);
+	if (r != MAILIMAP_NO_ERROR)
+		return conn_fail(mb->conn, r, mb->acct->after_fetch ==
+		    AF_NONE ? "EXAMINE" : "SELECT");
+	if (imap->imap_selection_info == NULL ||
+	    imap->imap_selection_info->sel_uidvalidity == 0) {
+		log_warnx("%s/%s: the server sent no UIDVALIDITY",
+		    mb->acct->name, mb->name);
+		return EX_PROTOCOL;
+	}
+	*uidvalidity = imap->imap_selection_info->sel_uidvalidity;
+	return 0;
+}
+
+/* UNSEEN, or the UIDs above the last one delivered; SINCE if asked. */
+static struct mailimap_search_key *
+search_key(struct mbox *mb)
+{
+	struct mailimap_search_key	*k, *since;
+	struct tm			 tm;
+	time_t				 t;
+	uint32_t			 last;
+
+	if ((k = mailimap_search_key_new_multiple_empty()) == NULL)
+		fatalx(EX_OSERR, "out of memory");
+	if (mb->acct->after_fetch == AF_NONE) {
+		last = uidset_max(&mb->st.delivered);
+		mailimap_search_key_multiple_add(k, mailimap_search_key_new_uid(
+		    mailimap_set_new_interval(last + 1, 0)));
+	} else
+		mailimap_search_key_multiple_add(k,
+		    key_type(MAILIMAP_SEARCH_KEY_UNSEEN));
+	if (mb->acct->max_age_days > 0) {
+		t = time(NULL) - (time_t)mb->acct->max_age_days * 86400;
+		gmtime_r(&t, &tm);
+		since = mailimap_search_key_new_since(mailimap_date_new(
+		    tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900));
+		mailimap_search_key_multiple_add(k, since);
+	}
+	return k;
+}
+
+/*
+ * The UIDs to look at.  Those already delivered go to *flag (to be
+ * flagged without fetching), the others to *fetch.
+ */
+static int
+search(struct mbox *mb, uint32_t **fetch, size_t *nfetch, uint32_t **flag,
+    size_t *nflag)
+{
+	struct mailimap_search_key	*k = search_key(mb);
+	clist				*res = NULL;
+	clistiter			*ci;
+	uint32_t			 uid, last;
+	int				 r;
+
+	r = mailimap_uid_search(mb->conn->imap, NULL, k, &res);
+	mailimap_search_key_free(k);
+	if (r != MAILIMAP_NO_ERROR)
+		return conn_fail(mb->conn, r, "UID SEARCH");
+	*fetch = xreallocarray(NULL, clist_count(res) + 1, sizeof(**fetch));
+	*flag = xreallocarray(NULL, clist_count(res) + 1, sizeof(**flag));
+	*nfetch = *nflag = 0;
+	last = uidset_max(&mb->st.delivered);
+	for (ci = clist_begin(res); ci != NULL; ci = clist_next(ci)) {
+		uid = *(uint32_t *)clist_content(ci);
+		/* "UID n:*" always matches the highest UID, even below n. */
+		if (mb->acct->after_fetch == AF_NONE && uid <= last)
+			continue;
+		if (uidset_has(&mb->st.delivered, uid))
+			(*flag)[(*nflag)++] = uid;
+		else
+			(*fetch)[(*nfetch)++] = uid;
+	}
+	mailimap_search_result_free(res);
+	return 0;
+}
+
+static int
+cmp_want(const void *a, const void *b)
+{
+	const struct want *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/* Adds the (UID, RFC822.SIZE) pairs of one FETCH result to *w. */
+static void
+collect_sizes(clist *res, struct want *w, size_t *nw, size_t max)
+{
+	struct mailimap_msg_att		*att;
+	struct mailimap_msg_att_item	*it;
+	clistiter			*ci, *ai;
+	struct want			 one;
+
+	for (ci = clist_begin(res); ci != NULL; ci = clist_next(ci)) {
+		att = clist_content(ci);
+		memset(&one, 0, sizeof(one));
+		for (ai = clist_begin(att->att_list); ai != NULL;
+		    ai = clist_next(ai)) {
+			it = clist_content(ai);
+			if (it->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+				continue;
+			if (it->att_data.att_static->att_type ==
+			    MAILIMAP_MSG_ATT_UID)
+				one.uid = it->att_data.att_static->att_data.att_uid;
+			else if (it->att_data.att_static->att_type ==
+			    MAILIMAP_MSG_ATT_RFC822_SIZE)
+				one.size = it->att_data.att_static->att_data.
+				    att_rfc822_size;
+		}
+		if (one.uid != 0 && *nw < max)
+			w[(*nw)++] = one;
+	}
+}
+
+/* UID FETCH (RFC822.SIZE) for uids, in chunks; *w sorted by UID. */
+static int
+sizes(struct mbox *mb, const uint32_t *uids, size_t n, struct want **w,
+    size_t *nw)
+{
+	struct mailimap_fetch_type	*ft;
+	struct mailimap_set		*set;
+	clist				*res;
+	size_t				 i, chunk;
+	int				 r = 0;
+
+	*w = xreallocarray(NULL, n + 1, sizeof(**w));
+	*nw = 0;
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_rfc822_size());
+	for (i = 0; i < n && r == 0; i += chunk) {
+		chunk = n - i < UIDS_PER_COMMAND ? n - i : UIDS_PER_COMMAND;
+		set = uid_set(uids + i, chunk);
+		res = NULL;
+		r = mailimap_uid_fetch(mb->conn->imap, set, ft, &res);
+		mailimap_set_free(set);
+		if (r != MAILIMAP_NO_ERROR) {
+			r = conn_fail(mb->conn, r, "UID FETCH (RFC822.SIZE)");
+			break;
+		}
+		collect_sizes(res, *w, nw, n);
+		mailimap_fetch_list_free(res);
+	}
+	mailimap_fetch_type_free(ft);
+	qsort(*w, *nw, sizeof(**w), cmp_want);
+	return r;
+}
+
+int
+sync_flag(struct mbox *mb, const uint32_t *uids, size_t n)
+{
+	struct mailimap_store_att_flags	*att;
+	struct mailimap_flag_list	*fl;
+	struct mailimap_set		*set;
+	mailimap			*imap = mb->conn->imap;
+	size_t				 i, chunk;
+	int				 r = MAILIMAP_NO_ERROR, del;
+
+	if (mb->acct->after_fetch == AF_NONE || n == 0)
+		return 0;
+	del = mb->acct->after_fetch == AF_DELETE;
+	for (i = 0; i < n && r == MAILIMAP_NO_ERROR; i += chunk) {
+		chunk = n - i < UIDS_PER_COMMAND ? n - i : UIDS_PER_COMMAND;
+		fl = mailimap_flag_list_new_empty();
+		mailimap_flag_list_add(fl, del ? mailimap_flag_new_deleted() :
+		    mailimap_flag_new_seen());
+		att = mailimap_store_att_flags_new_add_flags_silent(fl);
+		set = uid_set(uids + i, chunk);
+		r = mailimap_uid_store(imap, set, att);
+		if (r == MAILIMAP_NO_ERROR && del)
+			r = mailimap_has_uidplus(imap) ?
+			    mailimap_uid_expunge(imap, set) :
+			    mailimap_expunge(imap);
+		mailimap_store_att_flags_free(att);
+		mailimap_set_free(set);
+	}
+	if (r != MAILIMAP_NO_ERROR)
+		return conn_fail(mb->conn, r, del ? "UID STORE \\Deleted" :
+		    "UID STORE \\Seen");
+	return 0;
+}
+
+/* Batches capped by count and bytes; skips what is too large. */
+static int
+fetch_all(struct mbox *mb, struct want *w, size_t n)
+{
+	uint64_t	 max = mb->acct->max_message_size, bytes = 0;
+	size_t		 i, j = 0, start = 0;
+	int		 r;
+
+	/* Drop the messages too large to fetch, keeping the order. */
+	for (i = 0; i < n; i++) {
+		if (max != 0 && w[i].size > max) {
+			log_info("%s/%s: UID %u: %u bytes, above "
+			    "max-message-size: left on the server",
+			    mb->acct->name, mb->name, w[i].uid, w[i].size);
+			mb->t.skipped++;
+			continue;
+		}
+		w[j++] = w[i];
+	}
+	n = j;
+	mb->total = n;
+	for (i = 0; i < n; i++) {
+		bytes += w[i].size;
+		if (i + 1 < n && i + 1 - start < IMAP_BATCH_COUNT &&
+		    bytes + w[i + 1].size <= IMAP_BATCH_BYTES)
+			continue;
+		if ((r = fetch_batch(mb, w + start, i + 1 - start)) != 0)
+			return r;
+		start = i + 1;
+		bytes = 0;
+	}
+	return 0;
+}
+
+/*
+ * A new UIDVALIDITY: the old UIDs mean nothing now.  Until this mailbox
+ * has been fully synchronised again, messages the maildrop already holds
+ * (same Message-ID, or same bytes) are recorded but not delivered.
+ */
+static int
+check_uidvalidity(struct mbox *mb, uint32_t uidvalidity)
+{
+	if (mb->st.uidvalidity != 0 && mb->st.uidvalidity != uidvalidity) {
+		log_warnx("%s/%s: UIDVALIDITY changed from %u to %u: "
+		    "matching the maildrop by Message-ID", mb->acct->name,
+		    mb->name, mb->st.uidvalidity, uidvalidity);
+		state_free(&mb->st);
+		mb->st.dedup = 1;
+	}
+	if (mb->st.uidvalidity != uidvalidity) {
+		mb->st.uidvalidity = uidvalidity;
+		if (state_save(mb->statefd, mb->name, &mb->st) == -1) {
+			log_warn("%s/%s: state file", mb->acct->name, mb->name);
+			return EX_CANTCREAT;
+		}
+	}
+	if (mb->st.dedup && msgindex_build(mb->dl->dirfd, &mb->idx) == -1) {
+		log_warn("%s/%s: reading %s", mb->acct->name, mb->name,
+		    mb->acct->maildrop);
+		return EX_CANTCREAT;
+	}
+	return 0;
+}
+
+static void
+summary(struct mbox *mb, const struct timespec *t0)
+{
+	struct timespec	 t1;
+	char		 extra[96] = "";
+	double		 secs;
+
+	if (mb->run->quiet)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
+	if (mb->t.skipped || mb->t.dups)
+		snprintf(extra, sizeof(extra), " (%lu too large, %lu already "
+		    "in the maildrop)", mb->t.skipped, mb->t.dups);
+	log_info("%s/%s: %lu new, %.1f MB, %.1f s%s", mb->acct->name,
+	    mb->name, mb->t.nnew, mb->t.bytes / 1e6, secs, extra);
+}
+
+static int
+sync_run(struct mbox *mb)
+{
+	uint32_t	*fetch = NULL, *flag = NULL, uidvalidity = 0;
+	struct want	*w = NULL;
+	size_t		 nfetch = 0, nflag = 0, nw = 0;
+	int		 r;
+
+	if ((r = select_box(mb, &uidvalidity)) != 0 ||
+	    (r = check_uidvalidity(mb, uidvalidity)) != 0)
+		return r;
+	if ((r = search(mb, &fetch, &nfetch, &flag, &nflag)) != 0)
+		goto done;
+	/* Delivered by a run that died before flagging: flag only. */
+	if (nflag > 0) {
+		log_debug("%s/%s: %zu delivered earlier, flagging",
+		    mb->acct->name, mb->name, nflag);
+		if ((r = sync_flag(mb, flag, nflag)) != 0)
+			goto done;
+	}
+	if (nfetch > 0 && (r = sizes(mb, fetch, nfetch, &w, &nw)) == 0)
+		r = fetch_all(mb, w, nw);
+	if (r == 0 && mb->st.dedup) {
+		mb->st.dedup = 0;
+		if (state_save(mb->statefd, mb->name, &mb->st) == -1) {
+			log_warn("%s/%s: state file", mb->acct->name, mb->name);
+			r = EX_CANTCREAT;
+		}
+	}
+done:
+	free(fetch);
+	free(flag);
+	free(w);
+	return r;
+}
+
+int
+sync_mailbox(const struct run *run, const struct account *a, struct conn *c,
+    struct deliver *dl, int statefd, const char *name)
+{
+	struct mbox	 mb;
+	struct timespec	 t0;
+	int		 r;
+
+	memset(&mb, 0, sizeof(mb));
+	mb.run = run;
+	mb.acct = a;
+	mb.conn = c;
+	mb.dl = dl;
+	mb.statefd = statefd;
+	mb.name = name;
+	mb.tty = !run->quiet && isatty(STDERR_FILENO);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (state_load(statefd, name, &mb.st) == -1) {
+		log_warn("%s/%s: state file in %s/.imapfetch", a->name, name,
+		    a->maildrop);
+		return EX_CANTCREAT;
+	}
+	r = sync_run(&mb);
+	if (r == 0 || mb.t.nnew > 0)
+		summary(&mb, &t0);
+	state_free(&mb.st);
+	msgindex_free(&mb.idx);
+	return r;
+}

@@ -1,0 +1,71 @@
+/*
+ * sync.h: one mailbox, fetched once.  The order of a batch is the whole
+ * point of imapfetch (DESIGN.md, STYLE habit 7):
+ *
+ *   1. UID FETCH BODY.PEEK[] streams each body into tmp/ (fsync, close)
+ *   2. fsync tmp/; the state file lists the batch as "pending"
+ *   3. rename into new/, fsync new/; the state file lists it "delivered"
+ *   4. only then UID STORE +FLAGS.SILENT (\Seen) (or \Deleted + expunge)
+ *
+ * A kill at any point loses nothing (the server still has the message
+ * unseen, or it is in new/ and the state says so) and duplicates nothing
+ * (UIDs in the state are flagged next time, never fetched again).
+ *
+ * Functions return 0 or an exit code (imapfetch.h) after logging why.
+ */
+#ifndef IMAPFETCH_SYNC_H
+#define IMAPFETCH_SYNC_H
+
+#include <stdint.h>
+
+#include "imapfetch.h"
+#include "deliver.h"
+#include "msgkey.h"
+#include "state.h"
+#include "transport.h"
+
+/* One mailbox being synchronised. */
+struct mbox {
+	const struct run	*run;
+	const struct account	*acct;
+	struct conn		*conn;
+	struct deliver		*dl;
+	int			 statefd;	/* .imapfetch/ */
+	const char		*name;
+	struct state		 st;
+	struct msgindex		 idx;		/* when st.dedup */
+	struct tally		 t;
+	unsigned long		 total;		/* to fetch this run */
+	int			 tty;		/* show progress */
+};
+
+/* A message to fetch: its UID and RFC822.SIZE. */
+struct want {
+	uint32_t	 uid;
+	uint32_t	 size;
+};
+
+/* Synchronises mailbox name of the account over c. */
+int	sync_mailbox(const struct run *, const struct account *, struct conn *,
+	    struct deliver *, int statefd, const char *name);
+
+/*
+ * Fetches w[0..n) in one UID FETCH, delivers them (steps 1-3 above) and
+ * flags them (step 4).  fetch.c.
+ */
+int	fetch_batch(struct mbox *, const struct want *w, size_t n);
+
+/*
+ * Flags uids on the server as after-fetch says (\Seen, or \Deleted and
+ * expunge; nothing for none).  sync.c.
+ */
+int	sync_flag(struct mbox *, const uint32_t *uids, size_t n);
+
+/*
+ * Finishes the deliveries an interrupted run left "pending" in every state
+ * file of the maildrop, then removes the tmp files nobody will finish.
+ * Runs before connecting.  account.c.
+ */
+int	sync_recover(const struct account *, struct deliver *, int statefd);
+
+#endif

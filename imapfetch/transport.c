@@ -1,0 +1,489 @@
+/*
+ * transport.c: TCP and libtls under libetpan's IMAP parser, through our
+ * own mailstream_low_driver.  Every wait is a poll() bounded by the
+ * account's imap-timeout; the socket is non-blocking so that neither
+ * connect(), the TLS handshake nor a read can hang past it.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <tls.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "auth.h"
+#include "transport.h"
+
+#define TRACE_MAX	200	/* bytes of each read/write shown by -v */
+
+/* Waits for events on the connection's socket; 0, or -1 with errno. */
+static int
+wait_fd(struct conn *c, short events)
+{
+	struct pollfd	 pfd;
+	int		 n;
+
+	pfd.fd = c->fd;
+	pfd.events = events;
+	for (;;) {
+		n = poll(&pfd, 1, c->timeout_ms);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == 0)
+			errno = ETIMEDOUT;
+		return n > 0 ? 0 : -1;
+	}
+}
+
+static void
+trace(struct conn *c, const char *dir, const void *buf, size_t len)
+{
+	char	 line[TRACE_MAX + 1];
+	size_t	 i, n = len < TRACE_MAX ? len : TRACE_MAX;
+
+	if (!c->verbose)
+		return;
+	if (c->secret && dir[0] == 'C') {
+		log_debug("%s <secret masked, %zu bytes>", dir, len);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char ch = ((const unsigned char *)buf)[i];
+		line[i] = (ch >= 0x20 && ch < 0x7f) ? ch : '.';
+	}
+	line[n] = '\0';
+	log_debug("%s %s%s", dir, line, len > n ? "..." : "");
+}
+
+/*
+ * libetpan reads through this.  End of file is -1, never 0: libetpan's
+ * literal reader loops forever on 0.
+ */
+static ssize_t
+drv_read(mailstream_low *low, void *buf, size_t len)
+{
+	struct conn	*c = low->data;
+	ssize_t		 n;
+	short		 ev;
+
+	for (;;) {
+		if (c->tls != NULL) {
+			n = tls_read(c->tls, buf, len);
+			if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT)
+				ev = n == TLS_WANT_POLLIN ? POLLIN : POLLOUT;
+			else if (n == -1) {
+				log_warnx("%s: %s: TLS read: %s", c->what,
+				    c->host, tls_error(c->tls));
+				c->error = EIO;
+				return -1;
+			} else
+				break;
+		} else {
+			n = read(c->fd, buf, len);
+			if (n == -1 && (errno == EAGAIN || errno == EINTR))
+				ev = POLLIN;
+			else if (n == -1) {
+				c->error = errno;
+				return -1;
+			} else
+				break;
+		}
+		if (wait_fd(c, ev) == -1) {
+			c->error = errno;
+			return -1;
+		}
+	}
+	if (n == 0) {
+		c->error = ECONNRESET;
+		return -1;
+	}
+	trace(c, "S:", buf, n);
+	return n;
+}
+
+static ssize_t
+drv_write(mailstream_low *low, const void *buf, size_t len)
+{
+	struct conn	*c = low->data;
+	ssize_t		 n;
+	short		 ev;
+
+	for (;;) {
+		if (c->tls != NULL) {
+			n = tls_write(c->tls, buf, len);
+			if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT)
+				ev = n == TLS_WANT_POLLIN ? POLLIN : POLLOUT;
+			else if (n == -1) {
+				log_warnx("%s: %s: TLS write: %s", c->what,
+				    c->host, tls_error(c->tls));
+				c->error = EIO;
+				return -1;
+			} else
+				break;
+		} else {
+			n = write(c->fd, buf, len);
+			if (n == -1 && (errno == EAGAIN || errno == EINTR))
+				ev = POLLOUT;
+			else if (n == -1) {
+				c->error = errno;
+				return -1;
+			} else
+				break;
+		}
+		if (wait_fd(c, ev) == -1) {
+			c->error = errno;
+			return -1;
+		}
+	}
+	trace(c, "C:", buf, n);
+	return n;
+}
+
+/* The stream is closed by conn_close, which owns the socket and TLS. */
+static int
+drv_close(mailstream_low *low)
+{
+	(void)low;
+	return 0;
+}
+
+static int
+drv_get_fd(mailstream_low *low)
+{
+	return ((struct conn *)low->data)->fd;
+}
+
+static void
+drv_free(mailstream_low *low)
+{
+	free(low);
+}
+
+static void
+drv_cancel(mailstream_low *low)
+{
+	(void)low;
+}
+
+static struct mailstream_cancel *
+drv_get_cancel(mailstream_low *low)
+{
+	(void)low;
+	return NULL;
+}
+
+static carray *
+drv_get_chain(mailstream_low *low)
+{
+	(void)low;
+	return NULL;
+}
+
+static int
+drv_no_idle(mailstream_low *low)
+{
+	(void)low;
+	return -1;
+}
+
+static mailstream_low_driver conn_driver = {
+	drv_read, drv_write, drv_close, drv_get_fd, drv_free, drv_cancel,
+	drv_get_cancel, drv_get_chain, drv_no_idle, drv_no_idle, drv_no_idle
+};
+
+static int
+is_loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+
+	if (sa->sa_family == AF_INET) {
+		sin = (const struct sockaddr_in *)sa;
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->sa_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)sa;
+		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+	}
+	return 0;
+}
+
+/* One non-blocking connect, bounded by the timeout.  0 or -1. */
+static int
+connect_one(struct conn *c, const struct addrinfo *ai)
+{
+	socklen_t	 len = sizeof(c->error);
+	int		 saved;
+
+	c->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, ai->ai_protocol);
+	if (c->fd == -1)
+		return -1;
+	if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+		if (errno != EINPROGRESS || wait_fd(c, POLLOUT) == -1)
+			goto fail;
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &c->error,
+		    &len) == -1)
+			goto fail;
+		if (c->error != 0) {
+			errno = c->error;
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	saved = errno;
+	close(c->fd);
+	c->fd = -1;
+	errno = saved;
+	return -1;
+}
+
+/*
+ * Connects to the first address that answers.  Plaintext to a host that
+ * is not loopback is a configuration error unless the config insists.
+ */
+static int
+tcp_connect(struct conn *c, const struct account *a, unsigned port)
+{
+	struct addrinfo	 hints, *res, *ai;
+	char		 serv[16];
+	int		 r, plain_refused = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(serv, sizeof(serv), "%u", port);
+	if ((r = getaddrinfo(a->imap_host, serv, &hints, &res)) != 0) {
+		log_warnx("%s: %s: %s", c->what, a->imap_host, gai_strerror(r));
+		return EX_UNAVAILABLE;
+	}
+	errno = ECONNREFUSED;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (a->imap_tls == IT_NONE && !is_loopback(ai->ai_addr)) {
+			plain_refused = 1;
+			continue;
+		}
+		if (connect_one(c, ai) == 0)
+			break;
+		c->error = errno;
+	}
+	freeaddrinfo(res);
+	if (c->fd != -1)
+		return 0;
+	if (plain_refused && c->error == 0) {
+		log_warnx("%s: imap-tls = none only for a loopback host "
+		    "(or say none-i-know)", c->what);
+		return EX_CONFIG;
+	}
+	log_warnx("%s: connect to %s port %u: %s", c->what, a->imap_host,
+	    port, strerror(c->error ? c->error : errno));
+	return EX_UNAVAILABLE;
+}
+
+/* TLS on the connected socket, verified against the CA and host name. */
+static int
+tls_start(struct conn *c, const struct account *a)
+{
+	int	 r;
+
+	if ((c->tlscfg = tls_config_new()) == NULL ||
+	    (c->tls = tls_client()) == NULL) {
+		log_warnx("%s: TLS: out of memory", c->what);
+		return EX_OSERR;
+	}
+	if (a->imap_ca_file != NULL &&
+	    tls_config_set_ca_file(c->tlscfg, a->imap_ca_file) == -1) {
+		log_warnx("%s: imap-ca-file %s: %s", c->what, a->imap_ca_file,
+		    tls_config_error(c->tlscfg));
+		return EX_CONFIG;
+	}
+	if (tls_configure(c->tls, c->tlscfg) == -1 ||
+	    tls_connect_socket(c->tls, c->fd, a->imap_host) == -1) {
+		log_warnx("%s: TLS: %s", c->what, tls_error(c->tls));
+		return EX_SOFTWARE;
+	}
+	while ((r = tls_handshake(c->tls)) != 0) {
+		if (r == TLS_WANT_POLLIN || r == TLS_WANT_POLLOUT) {
+			if (wait_fd(c, r == TLS_WANT_POLLIN ? POLLIN : POLLOUT)
+			    == 0)
+				continue;
+			log_warnx("%s: %s: TLS handshake: %s", c->what,
+			    c->host, strerror(errno));
+			return EX_UNAVAILABLE;
+		}
+		log_warnx("%s: %s: TLS handshake: %s", c->what, c->host,
+		    tls_error(c->tls));
+		return EX_PROTOCOL;
+	}
+	return 0;
+}
+
+int
+conn_capability(struct conn *c)
+{
+	struct mailimap_capability_data	*cap = NULL;
+	int				 r;
+
+	/* libetpan keeps its own copy for mailimap_has_extension(). */
+	if ((r = mailimap_capability(c->imap, &cap)) != MAILIMAP_NO_ERROR)
+		return conn_fail(c, r, "CAPABILITY");
+	mailimap_capability_data_free(cap);
+	return 0;
+}
+
+/* STARTTLS (RFC 3501 6.2.1); bytes the server sent early are refused. */
+static int
+starttls(struct conn *c, const struct account *a)
+{
+	int	 r;
+
+	if (!mailimap_has_extension(c->imap, "STARTTLS")) {
+		log_warnx("%s: %s does not offer STARTTLS", c->what, c->host);
+		return EX_PROTOCOL;
+	}
+	if ((r = mailimap_starttls(c->imap)) != MAILIMAP_NO_ERROR)
+		return conn_fail(c, r, "STARTTLS");
+	/* Anything buffered now was sent in plaintext before TLS: an
+	 * injection attempt (CVE-2011-0411 and kin). */
+	if (c->imap->imap_stream->read_buffer_len != 0) {
+		log_warnx("%s: %s sent data after STARTTLS", c->what, c->host);
+		return EX_PROTOCOL;
+	}
+	if ((r = tls_start(c, a)) != 0)
+		return r;
+	/* Capabilities learnt before TLS cannot be trusted. */
+	return conn_capability(c);
+}
+
+static int
+session_start(struct conn *c, const struct account *a)
+{
+	mailstream_low	*low;
+	mailstream	*stream;
+	int		 r;
+
+	if ((low = mailstream_low_new(c, &conn_driver)) == NULL ||
+	    (stream = mailstream_new(low, 8192)) == NULL ||
+	    (c->imap = mailimap_new(0, NULL)) == NULL) {
+		log_warnx("%s: out of memory", c->what);
+		return EX_OSERR;
+	}
+	mailimap_set_timeout(c->imap, c->timeout_ms / 1000);
+	r = mailimap_connect(c->imap, stream);
+	if (r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED &&
+	    r != MAILIMAP_NO_ERROR_AUTHENTICATED)
+		return conn_fail(c, r, "greeting");
+	if ((c->imap->imap_connection_info == NULL ||
+	    c->imap->imap_connection_info->imap_capability == NULL) &&
+	    (r = conn_capability(c)) != 0)
+		return r;
+	if (a->imap_tls == IT_STARTTLS)
+		return starttls(c, a);
+	return 0;
+}
+
+int
+conn_open(struct conn *c, const struct account *a, const char *conffile,
+    int verbose)
+{
+	unsigned	 port;
+	int		 r;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->what = a->name;
+	c->verbose = verbose;
+	c->timeout_ms = (a->imap_timeout ? a->imap_timeout : IMAP_TIMEOUT) *
+	    1000;
+	snprintf(c->host, sizeof(c->host), "%s", a->imap_host);
+	port = a->imap_port ? a->imap_port :
+	    a->imap_tls == IT_IMPLICIT ? 993 : 143;
+	if ((r = tcp_connect(c, a, port)) != 0)
+		goto fail;
+	if (a->imap_tls == IT_IMPLICIT && (r = tls_start(c, a)) != 0)
+		goto fail;
+	if ((r = session_start(c, a)) != 0)
+		goto fail;
+	if ((r = auth_login(c, a, conffile)) != 0)
+		goto fail;
+	return 0;
+fail:
+	conn_close(c);
+	return r;
+}
+
+void
+conn_close(struct conn *c)
+{
+	if (c->imap != NULL) {
+		/* LOGOUT only on a healthy connection: after an error the
+		 * stream may be mid-literal or already gone. */
+		if (c->error == 0 && c->imap->imap_state != MAILIMAP_STATE_LOGOUT
+		    && c->imap->imap_state != MAILIMAP_STATE_DISCONNECTED)
+			(void)mailimap_logout(c->imap);
+		mailimap_free(c->imap);
+		c->imap = NULL;
+	}
+	if (c->tls != NULL) {
+		if (c->error == 0)
+			(void)tls_close(c->tls);
+		tls_free(c->tls);
+		c->tls = NULL;
+	}
+	if (c->tlscfg != NULL) {
+		tls_config_free(c->tlscfg);
+		c->tlscfg = NULL;
+	}
+	if (c->fd != -1) {
+		close(c->fd);
+		c->fd = -1;
+	}
+}
+
+int
+conn_fail(struct conn *c, int r, const char *cmd)
+{
+	const char	*text = NULL;
+
+	if (c->imap != NULL && c->imap->imap_response != NULL)
+		text = c->imap->imap_response;
+	switch (r) {
+	case MAILIMAP_ERROR_STREAM:
+	case MAILIMAP_ERROR_CONNECTION_REFUSED:
+		if (c->error == 0)
+			c->error = EIO;
+		log_warnx("%s: %s: %s: %s", c->what, c->host, cmd,
+		    strerror(c->error));
+		return EX_UNAVAILABLE;
+	case MAILIMAP_ERROR_PARSE:
+	case MAILIMAP_ERROR_PROTOCOL:
+		c->error = EPROTO;
+		log_warnx("%s: %s: %s: unexpected response", c->what, c->host,
+		    cmd);
+		return EX_PROTOCOL;
+	case MAILIMAP_ERROR_MEMORY:
+		c->error = ENOMEM;
+		log_warnx("%s: %s: out of memory", c->what, cmd);
+		return EX_OSERR;
+	default:
+		/* The server answered NO or BAD, or said BYE. */
+		log_warnx("%s: %s: %s failed: %s", c->what, c->host, cmd,
+		    text != NULL ? text : "(no text)");
+		if (r == MAILIMAP_ERROR_FATAL || r == MAILIMAP_ERROR_BAD_STATE)
+			c->error = ECONNRESET;
+		return EX_UNAVAILABLE;
+	}
+}

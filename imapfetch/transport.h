@@ -1,0 +1,53 @@
+/*
+ * transport.h: an IMAP session (libetpan's parser and commands) over our
+ * own connection: TCP with connect/read/write timeouts, TLS by libtls with
+ * certificate and host name verification.  libetpan's own TLS and socket
+ * drivers are never used (they do not verify certificates, and spin on EOF
+ * inside a literal); COMPRESS is never sent.
+ *
+ * Functions returning int return 0 on success, else an exit code from
+ * sysexits(3) after logging why (see imapfetch.h for their meaning).
+ */
+#ifndef IMAPFETCH_TRANSPORT_H
+#define IMAPFETCH_TRANSPORT_H
+
+#include <libetpan/libetpan.h>
+
+struct account;
+struct tls;
+struct tls_config;
+
+struct conn {
+	mailimap		*imap;		/* NULL: not connected */
+	struct tls		*tls;		/* NULL: plain */
+	struct tls_config	*tlscfg;
+	int			 fd;
+	int			 timeout_ms;
+	int			 error;		/* errno of the last failure */
+	const char		*what;		/* "alice": for messages */
+	char			 host[256];
+	int			 verbose;
+	int			 secret;	/* mask what is being sent */
+};
+
+/*
+ * Connects to the account's server as imap-tls says, reads the greeting,
+ * does STARTTLS when asked, and logs in with the password from secret.
+ * On failure everything is released.
+ */
+int	conn_open(struct conn *, const struct account *, const char *conffile,
+	    int verbose);
+
+/* LOGOUT (best effort), then frees everything.  Safe to call twice. */
+void	conn_close(struct conn *);
+
+/* Asks the server for its capabilities again (after TLS, after login). */
+int	conn_capability(struct conn *);
+
+/*
+ * Exit code for a libetpan error r returned by command cmd, logging it
+ * with the server's text when there is one.
+ */
+int	conn_fail(struct conn *, int r, const char *cmd);
+
+#endif

@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""imaptool.py: look at the test Dovecot from the outside, with imaplib.
+
+  imaptool.py --port P --ca CA unseen USER PASS [MAILBOX]  count of UNSEEN
+  imaptool.py --port P --ca CA count USER PASS [MAILBOX]   count of messages
+  imaptool.py --port P --ca CA hashes USER PASS [MAILBOX]  sha256 of each body
+  imaptool.py --port P --ca CA append USER PASS FILE...    APPEND, unseen
+  imaptool.py --port P --ca CA unsee USER PASS             -FLAGS \\Seen on all
+"""
+import argparse
+import hashlib
+import imaplib
+import ssl
+import sys
+
+
+def connect(a):
+    ctx = ssl.create_default_context(cafile=a.ca)
+    m = imaplib.IMAP4_SSL("127.0.0.1", a.port, ssl_context=ctx)
+    m.login(a.user, a.password)
+    return m
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--ca", required=True)
+    p.add_argument("cmd")
+    p.add_argument("user")
+    p.add_argument("password")
+    p.add_argument("rest", nargs="*")
+    a = p.parse_args()
+    m = connect(a)
+    box = a.rest[0] if a.rest and a.cmd != "append" else "INBOX"
+    if a.cmd == "append":
+        for f in a.rest:
+            with open(f, "rb") as fh:
+                typ, _ = m.append("INBOX", None, None, fh.read())
+            if typ != "OK":
+                sys.exit("append failed")
+        m.logout()
+        return
+    typ, data = m.select(box, readonly=(a.cmd != "unsee"))
+    if typ != "OK":
+        sys.exit("select failed")
+    if a.cmd == "count":
+        print(int(data[0]))
+    elif a.cmd == "unseen":
+        typ, data = m.uid("SEARCH", None, "UNSEEN")
+        print(len(data[0].split()))
+    elif a.cmd == "unsee":
+        m.uid("STORE", "1:*", "-FLAGS.SILENT", "(\\Seen)")
+    elif a.cmd == "hashes":
+        typ, data = m.uid("SEARCH", None, "ALL")
+        for uid in data[0].split():
+            typ, d = m.uid("FETCH", uid, "(BODY.PEEK[])")
+            print(hashlib.sha256(d[0][1]).hexdigest())
+    else:
+        sys.exit("unknown command " + a.cmd)
+    m.logout()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+# lib-dovecot.sh: a private Dovecot (IMAP + IMAPS) for the imapfetch tests.
+# Source it after lib.sh.  Everything lives under $T/dovecot; the server
+# listens on 127.0.0.1 only, on ports the kernel says are free.  Nothing
+# here is a mock: it is the Debian dovecot-imapd package, configured for
+# this test alone.
+#
+#   mkca                      test CA + server certificate (CN/SAN 127.0.0.1)
+#   dovecot_start             start it (IMAP_PORT, IMAPS_PORT set)
+#   dovecot_stop
+#   imap_user NAME PASSWORD   add an IMAP account (before or after start)
+#   imap_maildir NAME         its Maildir path ($T/imap/NAME)
+#   imap_put NAME FILE...     drop messages into its INBOX (Maildir new/)
+#   imaptool ARGS...          tests/imaptool.py against our server
+
+DOVECOT_DIR="$T/dovecot"
+IMAP_ROOT="$T/imap"
+CA_DIR="$T/ca"
+
+# A CA and a server certificate signed by it, valid for 127.0.0.1 and
+# localhost; also a second, unrelated CA for the "untrusted" cases.
+mkca() {
+	mkdir -p "$CA_DIR"
+	(
+		cd "$CA_DIR" || exit 1
+		for ca in ca other; do
+			openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+			    -subj "/CN=imapfetch test $ca" -keyout $ca.key \
+			    -out $ca.crt >/dev/null 2>&1 || exit 1
+		done
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+		    -keyout server.key -out server.csr >/dev/null 2>&1 || exit 1
+		printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > ext
+		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key \
+		    -CAcreateserial -days 2 -extfile ext -out server.crt \
+		    >/dev/null 2>&1 || exit 1
+		chmod 644 ./*.crt
+		chmod 600 ./*.key
+	)
+}
+
+imap_maildir() { echo "$IMAP_ROOT/$1"; }
+
+imap_user() {
+	mkdir -p "$DOVECOT_DIR" "$IMAP_ROOT/$1/new" "$IMAP_ROOT/$1/cur" \
+	    "$IMAP_ROOT/$1/tmp"
+	printf '%s:{PLAIN}%s::::::\n' "$1" "$2" >> "$DOVECOT_DIR/passwd"
+	chown -R "$TUSER:" "$IMAP_ROOT" 2>/dev/null || true
+}
+
+# imap_put NAME FILE...: each file becomes one unseen message.
+imap_put() {
+	_u=$1; shift
+	_i=0
+	for _f in "$@"; do
+		_i=$((_i+1))
+		cp "$_f" "$IMAP_ROOT/$_u/tmp/put.$$.$_i"
+		mv "$IMAP_ROOT/$_u/tmp/put.$$.$_i" \
+		    "$IMAP_ROOT/$_u/new/$(date +%s).P$$Q$_i.$(basename "$_f").test"
+	done
+	chown -R "$TUSER:" "$IMAP_ROOT/$_u" 2>/dev/null || true
+}
+
+_dovecot_conf() {
+	cat <<EOF
+protocols = imap
+listen = 127.0.0.1
+base_dir = $DOVECOT_DIR/run
+state_dir = $DOVECOT_DIR/state
+log_path = $DOVECOT_DIR/log
+instance_name = imapfetch-test-$$
+default_internal_user = $TUSER
+default_internal_group = $(id -gn "$TUSER")
+default_login_user = $TUSER
+first_valid_uid = 1
+first_valid_gid = 1
+ssl = yes
+ssl_cert = <$CA_DIR/server.crt
+ssl_key = <$CA_DIR/server.key
+ssl_min_protocol = TLSv1.2
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:$IMAP_ROOT/%u
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $DOVECOT_DIR/passwd
+}
+userdb {
+  driver = static
+  args = uid=$TUSER gid=$(id -gn "$TUSER") home=$IMAP_ROOT/%u
+}
+service imap-login {
+  chroot =
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $IMAP_PORT
+  }
+  inet_listener imaps {
+    address = 127.0.0.1
+    port = $IMAPS_PORT
+    ssl = yes
+  }
+}
+service anvil {
+  chroot =
+}
+service stats {
+  chroot =
+}
+EOF
+}
+
+dovecot_start() {
+	[ -f "$CA_DIR/server.crt" ] || mkca || return 1
+	mkdir -p "$DOVECOT_DIR/run" "$DOVECOT_DIR/state" "$IMAP_ROOT"
+	touch "$DOVECOT_DIR/passwd"
+	: "${IMAP_PORT:=$(free_port)}" "${IMAPS_PORT:=$(free_port)}"
+	_dovecot_conf > "$DOVECOT_DIR/dovecot.conf"
+	chown -R "$TUSER:" "$IMAP_ROOT" 2>/dev/null || true
+	dovecot -c "$DOVECOT_DIR/dovecot.conf" || {
+		diag "dovecot did not start:"; diag "$(cat "$DOVECOT_DIR/log" 2>/dev/null)"
+		return 1
+	}
+	wait_port "$IMAP_PORT" && wait_port "$IMAPS_PORT" || {
+		diag "dovecot is not listening:"; diag "$(tail -20 "$DOVECOT_DIR/log")"
+		return 1
+	}
+	# lib.sh's EXIT trap removes $T; stop the server first.
+	trap 'dovecot_stop; _cleanup' EXIT INT TERM
+}
+
+dovecot_stop() {
+	[ -f "$DOVECOT_DIR/dovecot.conf" ] || return 0
+	doveadm -c "$DOVECOT_DIR/dovecot.conf" stop >/dev/null 2>&1 || true
+	_i=0
+	while [ -f "$DOVECOT_DIR/run/master.pid" ] && [ $_i -lt 100 ]; do
+		sleep 0.05; _i=$((_i+1))
+	done
+}
+
+imaptool() {
+	python3 "$TOP/tests/imaptool.py" --port "$IMAPS_PORT" \
+	    --ca "$CA_DIR/ca.crt" "$@"
+}
