@@ -202,14 +202,25 @@ scan_sub(int dirfd, const char *sub, struct mdmsg **v, size_t *n,
 	return rc;
 }
 
+/*
+ * Oldest first; equal mtimes by the unique part of the name, which never
+ * changes: the whole name would let RETR's new/NAME -> cur/NAME:2,S move
+ * reorder the next session's list ("a:2,S" sorts after "a0").
+ */
 static int
 cmp_msg(const void *a, const void *b)
 {
 	const struct mdmsg *x = a, *y = b;
 	const char *xn = strchr(x->path, '/') + 1, *yn = strchr(y->path, '/') + 1;
+	size_t	xl = unique_len(xn), yl = unique_len(yn);
+	int	c;
 
 	if (x->mtime != y->mtime)
 		return x->mtime < y->mtime ? -1 : 1;
+	if ((c = memcmp(xn, yn, xl < yl ? xl : yl)) != 0)
+		return c;
+	if (xl != yl)
+		return xl < yl ? -1 : 1;
 	return strcmp(xn, yn);
 }
 
