@@ -279,7 +279,10 @@ class Session:
         """Ends the session: drop closes popd's input first."""
         if self.ended:
             return
-        self.sync()
+        if drop:
+            self.send()		# what the client has, then it hangs up
+        else:
+            self.sync()
         if drop:
             try:
                 self.proc.stdin.close()
