@@ -7,10 +7,23 @@
 #   mkca                      test CA + server certificate (CN/SAN 127.0.0.1)
 #   dovecot_start             start it (IMAP_PORT, IMAPS_PORT set)
 #   dovecot_stop
-#   imap_user NAME PASSWORD   add an IMAP account (before or after start)
+#   imap_user NAME PASSWORD   add an IMAP account, before dovecot_start
+#                             (Dovecot may miss a passwd-file change made
+#                             in the second it last read the file)
 #   imap_maildir NAME         its Maildir path ($T/imap/NAME)
 #   imap_put NAME FILE...     drop messages into its INBOX (Maildir new/)
 #   imaptool ARGS...          tests/imaptool.py against our server
+#   fetchconf FILE DROP [KEY = VALUE...]
+#                             an imapfetch config: account alice, IMAPS,
+#                             test CA, password file; more lines appended;
+#                             IMAP_LOGIN/IMAP_PASSWORD: alice/pw1
+#   fetch ARGS...             runs imapfetch as the test user; sets $rc,
+#                             stderr in $T/err
+#   drop_hashes DIR / corpus_hashes DIR
+#                             sorted sha256 of the messages, one per line
+
+# IMAPFETCH_BIN: run another build (the ASan one) instead.
+[ -n "${IMAPFETCH_BIN:-}" ] && IMAPFETCH=$IMAPFETCH_BIN
 
 DOVECOT_DIR="$T/dovecot"
 IMAP_ROOT="$T/imap"
@@ -79,6 +92,7 @@ ssl_key = <$CA_DIR/server.key
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 mail_location = maildir:$IMAP_ROOT/%u
 passdb {
   driver = passwd-file
@@ -140,4 +154,52 @@ dovecot_stop() {
 imaptool() {
 	python3 "$TOP/tests/imaptool.py" --port "$IMAPS_PORT" \
 	    --ca "$CA_DIR/ca.crt" "$@"
+}
+
+fetchconf() {
+	_conf=$1 _drop=$2; shift 2
+	printf '%s\n' "${IMAP_PASSWORD:-pw1}" > "$T/alice.pass"
+	chmod 600 "$T/alice.pass"
+	{
+		printf '[alice]\nmaildrop = %s\nimap-host = 127.0.0.1\n' "$_drop"
+		printf 'imap-port = %s\nimap-ca-file = %s\n' "$IMAPS_PORT" "$CA_DIR/ca.crt"
+		printf 'imap-user = %s\nimap-password-file = %s\n' \
+		    "${IMAP_LOGIN:-alice}" "$T/alice.pass"
+		for _l in "$@"; do printf '%s\n' "$_l"; done
+	} > "$_conf"
+	chown "$TUSER:" "$_conf" "$T/alice.pass" 2>/dev/null || true
+}
+
+fetch() {
+	as_user "$IMAPFETCH" "$@" 2>"$T/err"
+	rc=$?
+}
+
+corpus_hashes() {
+	for _f in "$1"/*; do sha256sum < "$_f"; done | awk '{print $1}' | sort
+}
+
+drop_hashes() {
+	for _f in "$1"/new/* "$1"/cur/*; do
+		[ -f "$_f" ] && sha256sum < "$_f"
+	done | awk '{print $1}' | sort
+}
+
+# check_names DIR: every name in new/ carries ,S= and ,W= that match the
+# file (W= per wire.h: bare LF counts 2, a missing final LF adds CRLF).
+check_names() {
+	python3 - "$1" <<'PY'
+import os, re, sys
+d = sys.argv[1] + "/new"
+bad = 0
+for f in os.listdir(d):
+    b = open(os.path.join(d, f), "rb").read()
+    m = re.search(r",S=(\d+),W=(\d+)$", f.split(":")[0])
+    bare = b.count(b"\n") - b.count(b"\r\n")
+    w = len(b) + bare + (2 if b and not b.endswith(b"\n") else 0)
+    if not m or int(m.group(1)) != len(b) or int(m.group(2)) != w:
+        print("bad name", f, len(b), w)
+        bad += 1
+sys.exit(1 if bad else 0)
+PY
 }
