@@ -2,7 +2,7 @@
  * session.c: the one dispatcher.  Reads a bounded line, finds the command
  * in the table of the current state, runs its handler and writes the reply
  * the handler asked for.  Replies are flushed only when no further command
- * is already buffered, so pipelined commands get their replies in few
+ * line is already buffered, so pipelined commands get their replies in few
  * writes (RFC 2449 PIPELINING).
  */
 #include <ctype.h>
@@ -212,6 +212,17 @@ session_log(struct session *s)
 	    s->ndele, s->retr_bytes, s->io.rbytes, s->io.wbytes, s->end);
 }
 
+/*
+ * A whole command line is already buffered.  A partial line is not: the
+ * client may be waiting for our replies before it sends the rest, so
+ * holding them back until its LF comes could stall it.
+ */
+static int
+line_buffered(const struct io *io)
+{
+	return memchr(io->rbuf + io->rpos, '\n', io->rlen - io->rpos) != NULL;
+}
+
 int
 session_run(struct session *s)
 {
@@ -221,7 +232,7 @@ session_run(struct session *s)
 
 	io_puts(&s->io, "+OK popd ready\r\n");
 	while (s->state != S_DONE) {
-		if (io_pending(&s->io) == 0 && io_flush(&s->io) == -1) {
+		if (!line_buffered(&s->io) && io_flush(&s->io) == -1) {
 			s->end = "write error";
 			break;
 		}
