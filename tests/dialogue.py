@@ -44,6 +44,7 @@ Files (PATH is in alice's maildrop; /PATH is in $DIR):
   @msg PATH BYTES         a file; mtimes 1e9 + 60 s per @msg, in script order
   @mtime PATH EPOCH       sets a file's mtime
   @rm PATH                removes a file
+  @symlink PATH TARGET    a symbolic link
   @expect-file PATH BYTES the file exists and holds exactly BYTES
   @expect-file-gone PATH  the file does not exist
   @expect-ls DIR NAME...  DIR's entries (not dot files) are exactly NAMEs
@@ -490,7 +491,7 @@ class Test:
             self.root = True
         elif word == "@timeout":
             self.timeout = float(arg)
-        elif word in ("@msg", "@mtime", "@rm", "@expect-file",
+        elif word in ("@msg", "@mtime", "@rm", "@symlink", "@expect-file",
                       "@expect-file-gone", "@expect-ls"):
             self.sync()
             self.files(word, arg)
@@ -556,6 +557,9 @@ class Test:
             os.utime(path, (int(rest), int(rest)))
         elif word == "@rm":
             os.unlink(path)
+        elif word == "@symlink":
+            self.mkdirs(path)
+            os.symlink(rest, path)
         elif word == "@expect-file":
             want = unescape(rest)
             try:
