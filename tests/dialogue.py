@@ -37,10 +37,10 @@ Setup directives (before the first session):
   @hash-password NAME     that user's hash is made by popd --hash-password
   @rawconf LINE           write popd.conf by hand ($DIR, $HASH of "secret")
   @argv ARGS              popd's arguments (default: -e -c $CONF)
-  @env NAME=VALUE         environment of the sessions
+  @env NAME=VALUE         environment of the sessions (@env NAME: unset)
   @as-root                run popd as ourselves (root); skipped unless root
   @timeout SECONDS        how long a sync waits (default 5)
-Files (PATH is in alice's maildrop; /PATH is in $DIR):
+Files (PATH is in alice's maildrop, /PATH in $DIR; escapes allowed):
   @msg PATH BYTES         a file; mtimes 1e9 + 60 s per @msg, in script order
   @mtime PATH EPOCH       sets a file's mtime
   @rm PATH                removes a file
@@ -405,7 +405,7 @@ class Test:
                            input=(password + "\n").encode(),
                            capture_output=True, cwd=self.dir, timeout=30)
         h = r.stdout.decode().strip()
-        if r.returncode != 0 or not h.startswith("$"):
+        if r.returncode != 0 or not h.startswith("$y$"):
             self.fail(self.lineno, "popd --hash-password exited %d: %r %r"
                       % (r.returncode, r.stdout, r.stderr))
         return h
@@ -483,8 +483,11 @@ class Test:
         elif word == "@argv":
             self.argv = [self.expand(a) for a in shlex.split(arg)]
         elif word == "@env":
-            k, _, v = arg.partition("=")
-            self.env[k] = self.expand(v)
+            k, eq, v = arg.partition("=")
+            if eq:
+                self.env[k] = self.expand(v)
+            else:
+                self.env.pop(k, None)
         elif word == "@as-root":
             if os.geteuid() != 0:
                 raise Skip("not root")
@@ -544,7 +547,7 @@ class Test:
     def files(self, word, arg):
         self.setup()
         p, _, rest = arg.partition(" ")
-        path = self.file(p)
+        path = self.file(os.fsdecode(unescape(p)))
         if word == "@msg":
             self.mkdirs(path)
             with open(path, "wb") as f:
