@@ -82,3 +82,56 @@ mkmaildir() {
 	mkdir -p "$1/tmp" "$1/new" "$1/cur"
 	chown -R "$TUSER:" "$1" 2>/dev/null || true
 }
+
+# tap_import CMD...: runs CMD, which prints "ok - ..." / "not ok - ..." and
+# "# ..." lines (tests/pop3check.py does), as this test's ok/nok/diag so
+# that numbering stays one sequence ($TAP_PREFIX goes before each name).
+# CMD failing is one more failure.
+tap_import() {
+	"$@" > "$T/.tap_import" 2>&1; _rc=$?
+	while IFS= read -r _l; do
+		case $_l in
+		"ok - "*) ok "${TAP_PREFIX:-}${_l#ok - }" ;;
+		"not ok - "*) nok "${TAP_PREFIX:-}${_l#not ok - }" ;;
+		*) diag "${_l#\# }" ;;
+		esac
+	done < "$T/.tap_import"
+	[ $_rc -eq 0 ] || nok "$1 exited $_rc"
+}
+
+# fixtures DIR [OPTION...]: (re)writes DIR as a Maildir of test messages
+# owned by the test user, and DIR.json listing them (tests/mkfixtures.py).
+fixtures() {
+	_d=$1; shift
+	rm -rf "$_d" "$_d.json"
+	python3 "$TOP/tests/mkfixtures.py" "$@" "$_d" && mkmaildir "$_d"
+}
+
+# serve KIND PORT CONF: listens on 127.0.0.1:PORT and runs "popd -e -c CONF"
+# for each connection, as the test user, under KIND: "socket-activate"
+# (systemd-socket-activate --inetd, like a socket unit with Accept=yes) or
+# "tcpserver" (ucspi-tcp).  popd's log goes to $T/popd.log.  The listeners
+# are killed by serve_stop, and at exit.
+_serve_pids=""
+serve() {
+	# Not as_user: a function run with & is a subshell that kill would
+	# leave the listener's parent of.  Same privileges as as_user.
+	_su=""
+	[ "$(id -u)" -ne 0 ] || _su="setpriv --reuid=$TUSER --regid=$TUSER --init-groups --"
+	case $1 in
+	socket-activate) $_su systemd-socket-activate -a --inetd -l "127.0.0.1:$2" \
+	    "$POPD" -e -c "$3" >>"$T/popd.log" 2>&1 </dev/null & ;;
+	tcpserver) $_su tcpserver -q 127.0.0.1 "$2" \
+	    "$POPD" -e -c "$3" >>"$T/popd.log" 2>&1 </dev/null & ;;
+	*) return 1 ;;
+	esac
+	_serve_pids="$_serve_pids $!"
+	wait_port "$2"
+}
+serve_stop() {
+	_src=$?
+	for _p in $_serve_pids; do kill "$_p" 2>/dev/null; wait "$_p" 2>/dev/null; done
+	_serve_pids=""
+	return $_src
+}
+trap 'serve_stop; _cleanup' EXIT INT TERM

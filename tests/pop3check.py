@@ -1,0 +1,395 @@
+#!/usr/bin/env python3
+"""pop3check.py: drives a running popd with Python's poplib (and, for the
+exact wire bytes, a raw socket) and checks every answer against the
+fixtures that mkfixtures.py wrote.
+
+  pop3check.py --port PORT --manifest MAILDIR.json CHECK...
+
+CHECKs (run in order): capa auth read relist drop dele many.
+Prints one "ok - ..." or "not ok - ..." line per assertion and "# ..."
+diagnostics; tests/lib.sh's tap_import turns them into TAP.  Exits 0 when
+it ran to the end (whatever failed), 2 when it crashed.
+
+poplib's documented behaviour, which the checks rely on: retr() and top()
+return the lines without their CRLF, with the dot-stuffing undone (a line
+starting ".." loses one "."), and an octet count of what was read less the
+removed dots; that count must equal LIST's size.  poplib refuses lines
+longer than poplib._MAXLINE (2048): the fixtures have a 70,000-byte line,
+so it is raised here.
+"""
+import base64
+import os
+import poplib
+import socket
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mkfixtures  # noqa: E402
+
+poplib._MAXLINE = 1 << 20
+HOST = "127.0.0.1"
+USER, PASSWORD = "alice", "secret"
+CAPS = ["TOP", "UIDL", "USER", "SASL", "RESP-CODES", "AUTH-RESP-CODE",
+        "PIPELINING", "EXPIRE", "IMPLEMENTATION"]
+
+
+class Tap:
+    def __init__(self):
+        self.failed = 0
+
+    def ok(self, cond, name, *diag):
+        print(("ok - " if cond else "not ok - ") + name)
+        if not cond:
+            self.failed += 1
+            for d in diag:
+                print("# " + str(d)[:800].replace("\n", "\n# "))
+        sys.stdout.flush()
+        return cond
+
+    def eq(self, got, want, name):
+        return self.ok(got == want, name, "got:  %r" % (shorten(got),),
+                       "want: %r" % (shorten(want),))
+
+    def diag(self, msg):
+        print("# " + msg)
+
+
+def shorten(v):
+    if isinstance(v, (bytes, str)) and len(v) > 300:
+        return v[:150] + v[-150:]
+    if isinstance(v, (list, tuple)) and len(v) > 20:
+        return list(v[:10]) + ["..."] + list(v[-10:])
+    return v
+
+
+def first_diff(a, b):
+    n = next((i for i in range(min(len(a), len(b))) if a[i] != b[i]), min(len(a), len(b)))
+    return "lengths %d/%d, first difference at %d: got %r want %r" % (
+        len(a), len(b), n, a[max(0, n - 20):n + 20], b[max(0, n - 20):n + 20])
+
+
+class Ctx:
+    def __init__(self, port, manifest):
+        self.port = port
+        self.manifest = manifest
+        self.md = manifest[:-len(".json")]
+        self.msgs = mkfixtures.load(manifest)
+        self.wire = {}
+
+    def data(self, m):
+        """The bytes of message m, wherever it lives now (new/ or cur/)."""
+        uniq = m["path"][4:].split(":")[0]
+        for d in ("new", "cur"):
+            for n in os.listdir(os.path.join(self.md, d)):
+                if n.split(":")[0] == uniq:
+                    with open(os.path.join(self.md, d, n), "rb") as fh:
+                        return fh.read()
+        raise FileNotFoundError(m["path"])
+
+    def wire_of(self, m):
+        if m["n"] not in self.wire:
+            self.wire[m["n"]] = mkfixtures.wire(self.data(m))
+        return self.wire[m["n"]]
+
+    def connect(self):
+        return poplib.POP3(HOST, self.port, timeout=30)
+
+    def login(self, tries=100):
+        """Logs in, retrying while the maildrop is [IN-USE] (the previous
+        popd may still be exiting after a dropped connection)."""
+        for _ in range(tries):
+            p = self.connect()
+            p.user(USER)
+            try:
+                p.pass_(PASSWORD)
+                return p
+            except poplib.error_proto as e:
+                p.close()
+                if b"[IN-USE]" not in e.args[0]:
+                    raise
+                time.sleep(0.05)
+        raise RuntimeError("maildrop still [IN-USE] after %d tries" % tries)
+
+    def listing(self):
+        """The files in new/ and cur/ as a set of "new/NAME" strings."""
+        return {d + "/" + n for d in ("new", "cur")
+                for n in os.listdir(os.path.join(self.md, d))}
+
+
+def expected_after(ctx, kept_all, retrieved, deleted):
+    """The new/ and cur/ listing popd must leave after QUIT: deleted messages
+    gone, retrieved new/ messages moved to cur/NAME:2,S."""
+    want = set()
+    for m in kept_all:
+        if m["n"] in deleted:
+            continue
+        if m["n"] in retrieved and m["folder"] == "new":
+            want.add("cur/" + m["path"][4:] + ":2,S")
+        else:
+            want.add(m["path"])
+    return want
+
+
+def check_listing(t, ctx, want, what):
+    got = ctx.listing()
+    # A message already in cur/ that was retrieved may gain the S flag: the
+    # spec leaves it open, so both forms are accepted.
+    fuzzy = {p for p in want - got if p.startswith("cur/") and p.split(":")[-1].find("S") < 0}
+    for p in fuzzy:
+        alt = p if ":" in p else p + ":2,"
+        alt = alt + "S"
+        if alt in got:
+            want = (want - {p}) | {alt}
+            t.diag("%s: %s became %s" % (what, p, alt))
+    t.ok(got == want, what, "missing: %r" % sorted(want - got)[:10],
+         "unexpected: %r" % sorted(got - want)[:10])
+
+
+def check_capa(t, ctx):
+    p = ctx.connect()
+    t.ok(p.getwelcome().startswith(b"+OK"), "greeting is +OK")
+    caps = p.capa()
+    for c in CAPS:
+        t.ok(c in caps, "CAPA lists " + c, caps)
+    t.eq(caps.get("SASL"), ["PLAIN"], "CAPA SASL PLAIN")
+    t.eq(caps.get("EXPIRE"), ["NEVER"], "CAPA EXPIRE NEVER")
+    p.quit()
+
+
+def check_auth(t, ctx):
+    n = len(ctx.msgs)
+    cred = base64.b64encode(b"\0alice\0secret").decode()
+    # RFC 5034 initial response on the AUTH line.
+    p = ctx.connect()
+    r = p._shortcmd("AUTH PLAIN " + cred)
+    t.ok(r.startswith(b"+OK"), "AUTH PLAIN with initial response", r)
+    t.eq(p.stat()[0], n, "STAT after AUTH PLAIN (initial response)")
+    p.quit()
+    # The "+ " continuation form.
+    p = ctx.connect()
+    r = p._shortcmd("AUTH PLAIN")
+    t.ok(r.rstrip() == b"+", "AUTH PLAIN answers an empty '+ ' continuation", r)
+    r = p._shortcmd(cred)
+    t.ok(r.startswith(b"+OK"), "AUTH PLAIN after continuation", r)
+    t.eq(p.stat()[0], n, "STAT after AUTH PLAIN (continuation)")
+    p.quit()
+    # Rejections carry [AUTH] (RFC 3206).
+    for what, cmd in (("wrong password", "AUTH PLAIN " +
+                       base64.b64encode(b"\0alice\0wrong").decode()),
+                      ("unknown user", "AUTH PLAIN " +
+                       base64.b64encode(b"\0mallory\0secret").decode())):
+        p = ctx.connect()
+        try:
+            r = p._shortcmd(cmd)
+            t.ok(False, "AUTH PLAIN %s is refused" % what, r)
+        except poplib.error_proto as e:
+            t.ok(e.args[0].startswith(b"-ERR [AUTH]"), "AUTH PLAIN %s: -ERR [AUTH]" % what,
+                 e.args[0])
+        p.close()
+    p = ctx.connect()
+    p.user(USER)
+    try:
+        r = p.pass_("wrong")
+        t.ok(False, "PASS wrong is refused", r)
+    except poplib.error_proto as e:
+        t.ok(e.args[0].startswith(b"-ERR [AUTH]"), "PASS wrong: -ERR [AUTH]", e.args[0])
+    p.close()
+
+
+def raw_retr_all(t, ctx):
+    """RETR of every message on a raw socket: the bytes must be exactly
+    "+OK...CRLF", the dot-stuffed wire form and ".CRLF"."""
+    s = socket.create_connection((HOST, ctx.port), timeout=30)
+    f = s.makefile("rb")
+    f.readline()
+    for line in (b"USER alice\r\n", b"PASS secret\r\n"):
+        s.sendall(line)
+        r = f.readline()
+    t.ok(r.startswith(b"+OK"), "raw login", r)
+    for m in ctx.msgs:
+        s.sendall(b"RETR %d\r\n" % m["n"])
+        r = f.readline()
+        want = mkfixtures.dot_stuff(ctx.wire_of(m)) + b".\r\n"
+        got = f.read(len(want)) if r.startswith(b"+OK") else b""
+        t.ok(r.startswith(b"+OK") and r.endswith(b"\r\n") and got == want,
+             "raw RETR %d (%s): exact dot-stuffed bytes" % (m["n"], m["tag"]),
+             r, first_diff(got, want))
+    # Leave without QUIT: nothing may change (checked by the callers).
+    s.close()
+
+
+def check_read(t, ctx):
+    """Everything a client reads, then QUIT: retrieved new/ messages move."""
+    msgs = ctx.msgs
+    before = ctx.listing()
+    raw_retr_all(t, ctx)
+    p = ctx.login()
+    t.eq(p.stat(), (len(msgs), sum(m["size"] for m in msgs)), "STAT count and octets")
+    resp, lines, _ = p.list()
+    t.eq(lines, [b"%d %d" % (m["n"], m["size"]) for m in msgs], "LIST (all): sizes in order")
+    resp, lines, _ = p.uidl()
+    t.eq(lines, [("%d %s" % (m["n"], m["uidl"])).encode() for m in msgs],
+         "UIDL (all): unique parts in mtime order")
+    t.ok(all(len(m["uidl"]) == 64 for m in msgs if "Q99." in m["tag"] or "Q100." in m["tag"]),
+         "fixture UIDLs of odd names are 64-hex hashes")
+    for m in msgs:
+        t.eq(p.list(m["n"]), b"+OK %d %d" % (m["n"], m["size"]), "LIST %d" % m["n"])
+        t.eq(p.uidl(m["n"]), ("+OK %d %s" % (m["n"], m["uidl"])).encode(), "UIDL %d" % m["n"])
+    for m in msgs:
+        w = ctx.wire_of(m)
+        resp, lines, octets = p.retr(m["n"])
+        got = b"".join(l + b"\r\n" for l in lines)
+        t.ok(got == w, "poplib RETR %d (%s): bytes equal the file's wire form" % (m["n"], m["tag"]),
+             first_diff(got, w))
+        t.eq(octets, m["size"], "poplib RETR %d: octets read == LIST size" % m["n"])
+    for m in msgs:
+        for k in (0, 2):
+            want = mkfixtures.top(ctx.wire_of(m), k)
+            resp, lines, _ = p.top(m["n"], k)
+            got = b"".join(l + b"\r\n" for l in lines)
+            t.ok(got == want, "TOP %d %d (%s)" % (m["n"], k, m["tag"]), first_diff(got, want))
+    t.ok(p.noop().startswith(b"+OK"), "NOOP")
+    t.eq(ctx.listing(), before, "nothing moved before QUIT")
+    t.ok(p.quit().startswith(b"+OK"), "QUIT")
+    check_listing(t, ctx, expected_after(ctx, msgs, {m["n"] for m in msgs}, set()),
+                  "after QUIT: every new/ message moved to cur/NAME:2,S, nothing else")
+    check_relist(t, ctx, "after the move")
+
+
+def check_relist(t, ctx, what="again"):
+    """A new session sees the same numbers, sizes, UIDLs and bytes."""
+    msgs = ctx.msgs
+    p = ctx.login()
+    t.eq(p.stat(), (len(msgs), sum(m["size"] for m in msgs)), "STAT %s" % what)
+    t.eq(p.list()[1], [b"%d %d" % (m["n"], m["size"]) for m in msgs], "LIST %s" % what)
+    t.eq(p.uidl()[1], [("%d %s" % (m["n"], m["uidl"])).encode() for m in msgs],
+         "UIDL %s: unchanged by the move to cur/" % what)
+    p.quit()
+
+
+def check_drop(t, ctx):
+    """DELE and RETR, then the connection drops: nothing changes.  Also
+    [IN-USE] while a session holds the maildrop, and none after its QUIT."""
+    before = ctx.listing()
+    p = ctx.login()
+    news = [m for m in ctx.msgs if m["folder"] == "new"]
+    t.ok(p.dele(ctx.msgs[0]["n"]).startswith(b"+OK"), "DELE 1")
+    t.ok(p.dele(ctx.msgs[1]["n"]).startswith(b"+OK"), "DELE 2")
+    p.retr(news[-1]["n"])
+    q = ctx.connect()
+    q.user(USER)
+    try:
+        r = q.pass_(PASSWORD)
+        t.ok(False, "a second session is refused while one is open", r)
+    except poplib.error_proto as e:
+        t.ok(e.args[0].startswith(b"-ERR [IN-USE]"), "second session: -ERR [IN-USE]", e.args[0])
+    q.close()
+    p.close()               # no QUIT: a dropped connection
+    p = ctx.login()         # waits until the dropped popd let go
+    t.eq(ctx.listing(), before, "dropped connection: nothing deleted, nothing moved")
+    t.eq(p.stat()[0], len(ctx.msgs), "dropped connection: STAT still counts every message")
+    t.ok(p.quit().startswith(b"+OK"), "QUIT")
+    p = ctx.connect()       # right after QUIT's +OK: no [IN-USE] race
+    p.user(USER)
+    try:
+        t.ok(p.pass_(PASSWORD).startswith(b"+OK"), "login right after QUIT succeeds")
+        p.quit()
+    except poplib.error_proto as e:
+        t.ok(False, "login right after QUIT succeeds", e.args[0])
+        p.close()
+
+
+def check_dele(t, ctx):
+    """DELE, RSET, RETR; QUIT applies it: deleted files gone, retrieved new/
+    ones in cur/ with :2,S, the rest untouched."""
+    msgs = ctx.msgs
+    by_tag = {m["tag"]: m for m in msgs}
+    dele = [by_tag["dots"], by_tag["crlf"], by_tag["big"] if "big" in by_tag else by_tag["small"]]
+    reset = by_tag["mixed"]
+    retr = [by_tag["longline"], by_tag["eightbit"], by_tag["empty"]]
+    p = ctx.login()
+    t.ok(p.dele(reset["n"]).startswith(b"+OK"), "DELE %d (to be RSET)" % reset["n"])
+    t.ok(p.rset().startswith(b"+OK"), "RSET")
+    t.eq(p.stat()[0], len(msgs), "STAT after RSET counts all")
+    for m in dele:
+        t.ok(p.dele(m["n"]).startswith(b"+OK"), "DELE %d (%s)" % (m["n"], m["tag"]))
+    left = [m for m in msgs if m not in dele]
+    t.eq(p.stat(), (len(left), sum(m["size"] for m in left)), "STAT leaves deleted ones out")
+    t.eq(p.list()[1], [b"%d %d" % (m["n"], m["size"]) for m in left],
+         "LIST leaves deleted ones out, numbers unchanged")
+    for what, f in (("RETR", lambda n: p.retr(n)), ("LIST", lambda n: p.list(n)),
+                    ("DELE", lambda n: p.dele(n))):
+        try:
+            f(dele[0]["n"])
+            t.ok(False, "%s of a deleted message is refused" % what)
+        except poplib.error_proto as e:
+            t.ok(e.args[0].startswith(b"-ERR"), "%s of a deleted message: -ERR" % what, e.args[0])
+    for m in retr:
+        got = b"".join(l + b"\r\n" for l in p.retr(m["n"])[1])
+        t.ok(got == ctx.wire_of(m), "RETR %d before QUIT" % m["n"])
+    t.ok(p.quit().startswith(b"+OK"), "QUIT")
+    check_listing(t, ctx, expected_after(ctx, msgs, {m["n"] for m in retr},
+                                         {m["n"] for m in dele}),
+                  "after DELE+QUIT: deleted gone, retrieved new/ ones in cur/ with :2,S")
+    p = ctx.login()
+    t.eq(p.stat(), (len(left), sum(m["size"] for m in left)), "next session: STAT")
+    t.eq(p.uidl()[1], [("%d %s" % (i, m["uidl"])).encode() for i, m in enumerate(left, 1)],
+         "next session: renumbered, UIDLs kept, order kept")
+    p.quit()
+
+
+def check_many(t, ctx):
+    msgs = ctx.msgs
+    p = ctx.login()
+    t0 = time.time()
+    t.eq(p.stat(), (len(msgs), sum(m["size"] for m in msgs)), "STAT of %d messages" % len(msgs))
+    t.eq(p.list()[1], [b"%d %d" % (m["n"], m["size"]) for m in msgs], "LIST: every size")
+    u = p.uidl()[1]
+    t.eq(u, [("%d %s" % (m["n"], m["uidl"])).encode() for m in msgs], "UIDL: every UIDL")
+    t.eq(len({l.split()[1] for l in u}), len(msgs), "UIDLs are unique")
+    bad = []
+    for m in msgs:
+        resp, lines, octets = p.retr(m["n"])
+        if b"".join(l + b"\r\n" for l in lines) != ctx.wire_of(m) or octets != m["size"]:
+            bad.append(m["n"])
+    t.ok(not bad, "RETR of all %d messages in one session: exact bytes" % len(msgs),
+         "bad: %r" % bad[:20])
+    t.ok(p.quit().startswith(b"+OK"), "QUIT")
+    t.diag("%d messages in %.1f s" % (len(msgs), time.time() - t0))
+    check_listing(t, ctx, expected_after(ctx, msgs, {m["n"] for m in msgs}, set()),
+                  "after QUIT: all new/ ones in cur/ with :2,S")
+
+
+CHECKS = {"capa": check_capa, "auth": check_auth, "read": check_read,
+          "relist": check_relist, "drop": check_drop, "dele": check_dele,
+          "many": check_many}
+
+
+def main(argv):
+    port, manifest, checks = None, None, []
+    args = argv[1:]
+    while args:
+        if args[0] == "--port":
+            port, args = int(args[1]), args[2:]
+        elif args[0] == "--manifest":
+            manifest, args = args[1], args[2:]
+        else:
+            checks.append(args[0])
+            args = args[1:]
+    if port is None or manifest is None or not checks or any(c not in CHECKS for c in checks):
+        sys.stderr.write(__doc__)
+        return 64
+    t = Tap()
+    ctx = Ctx(port, manifest)
+    for c in checks:
+        try:
+            CHECKS[c](t, ctx)
+        except Exception:
+            t.ok(False, "check %s ran to the end" % c, traceback.format_exc())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
