@@ -30,7 +30,8 @@ server line must end in CRLF; output nobody expected fails the script.  A
 "+OK N octets" reply (RETR) must be followed by exactly N octets before
 dot-stuffing: the LIST == RETR rule is checked on every RETR.
 
-Setup directives (before the first session):
+Setup directives (before the first session; @argv, @env and @timeout may
+come later too, for what follows):
   @conf LINE              a global line in popd.conf
   @user NAME PASSWORD     another user, maildrop $DIR/NAME
   @section LINE           a line in the last user's section
@@ -53,7 +54,8 @@ Sessions (the first C:/S: line starts one when none is open):
                           stay open); no NAME: a new session
   @sync                   send and wait (e.g. before answering "+ ")
   @quiet SECONDS          sync, then nothing more comes for SECONDS
-  @close                  drop the connection: close popd's input, wait
+  @close                  drop the connection: send what is buffered, close
+                          popd's input, wait for it to exit
   @exit CODE              wait for popd to end by itself; its exit status
   @log~ REGEX             a stderr line of this session matches (waits)
   @never TEXT             TEXT is in no output or log (checked at the end)
