@@ -171,12 +171,13 @@ io_getline(struct io *io, char *buf, size_t cap, size_t *lenp)
 		if (nl != NULL)
 			break;
 	}
-	if (toolong) {
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	/* The bound is on the line, whether CRLF or a bare LF ends it. */
+	if (toolong || len > cap - 2) {
 		buf[0] = '\0';
 		return IO_LONG;
 	}
-	if (len > 0 && buf[len - 1] == '\r')
-		len--;
 	buf[len] = '\0';
 	*lenp = len;
 	return bad ? IO_BADCHAR : IO_LINE;

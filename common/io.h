@@ -39,9 +39,9 @@ struct io {
 void	io_init(struct io *, int rfd, int wfd, int timeout_ms);
 
 /*
- * Reads one line into buf (cap bytes, including the NUL) and strips LF or
- * CRLF.  A line that does not fit is read and dropped up to its LF: the
- * caller answers it once.  Returns one of IO_* above; *len is the length.
+ * Reads one line into buf (cap bytes) and strips LF or CRLF.  A line of
+ * more than cap - 2 octets (room is kept for the CR and the NUL) is read
+ * and dropped up to its LF: the caller answers it once.  Returns one of IO_* above; *len is the length.
  */
 int	io_getline(struct io *, char *buf, size_t cap, size_t *len);
 
