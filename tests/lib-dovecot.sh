@@ -19,6 +19,7 @@
 #                             IMAP_LOGIN/IMAP_PASSWORD: alice/pw1
 #   fetch ARGS...             runs imapfetch as the test user; sets $rc,
 #                             stderr in $T/err
+#   fetch_bg ARGS...          the same in the background: $BGPID, $T/bg-err
 #   drop_hashes DIR / corpus_hashes DIR
 #                             sorted sha256 of the messages, one per line
 
@@ -173,6 +174,18 @@ fetchconf() {
 fetch() {
 	as_user "$IMAPFETCH" "$@" 2>"$T/err"
 	rc=$?
+}
+
+# fetch_bg ARGS...: imapfetch in the background, its own pid in $BGPID
+# (as_user is a function: "as_user ... &" would give a subshell's pid).
+fetch_bg() {
+	if [ "$(id -u)" -eq 0 ]; then
+		setpriv --reuid="$TUSER" --regid="$TUSER" --init-groups -- \
+		    "$IMAPFETCH" "$@" 2>>"$T/bg-err" &
+	else
+		"$IMAPFETCH" "$@" 2>>"$T/bg-err" &
+	fi
+	BGPID=$!
 }
 
 corpus_hashes() {
