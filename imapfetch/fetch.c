@@ -167,7 +167,7 @@ drop_known(struct mbox *mb, struct fctx *f)
 		if (f->got[i].key == NULL || !msgindex_has(&mb->idx,
 		    f->got[i].key))
 			continue;
-		log_info("%s/%s: UID %u already in the maildrop (%.60s)",
+		log_debug("%s/%s: UID %u already in the maildrop (%.60s)",
 		    mb->acct->name, mb->name, f->got[i].uid, f->got[i].key);
 		(void)deliver_drop(mb->dl, f->got[i].m);
 		f->got[i].m = NULL;

@@ -6,6 +6,8 @@
   imaptool.py --port P --ca CA hashes USER PASS [MAILBOX]  sha256 of each body
   imaptool.py --port P --ca CA append USER PASS FILE...    APPEND, unseen
   imaptool.py --port P --ca CA unsee USER PASS             -FLAGS \\Seen on all
+  imaptool.py --port P --ca CA uidvalidity USER PASS       UIDVALIDITY
+  imaptool.py --port P --ca CA seen-hashes USER PASS       sha256 of \\Seen ones
 """
 import argparse
 import hashlib
@@ -50,8 +52,12 @@ def main():
         print(len(data[0].split()))
     elif a.cmd == "unsee":
         m.uid("STORE", "1:*", "-FLAGS.SILENT", "(\\Seen)")
-    elif a.cmd == "hashes":
-        typ, data = m.uid("SEARCH", None, "ALL")
+    elif a.cmd == "uidvalidity":
+        typ, data = m.status(box, "(UIDVALIDITY)")
+        print(data[0].decode().split("UIDVALIDITY ")[1].rstrip(")"))
+    elif a.cmd in ("hashes", "seen-hashes"):
+        typ, data = m.uid("SEARCH", None,
+                          "SEEN" if a.cmd == "seen-hashes" else "ALL")
         for uid in data[0].split():
             typ, d = m.uid("FETCH", uid, "(BODY.PEEK[])")
             print(hashlib.sha256(d[0][1]).hexdigest())
