@@ -32,7 +32,7 @@ int	maildir_create(const char *path);
 
 /*
  * Lists new/ and cur/ of the Maildir opened as dirfd, oldest first (mtime,
- * then name), skipping dot files and what is not a regular file.  Sizes
+ * then the unique part of the name), skipping dot files and what is not a regular file.  Sizes
  * come from ",W=" when the name has one, else the file is read and counted.
  * A file that vanishes while we scan is skipped.  On success *out is an
  * array of *n entries owned by the caller (maildir_free); returns 0, or -1

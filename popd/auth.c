@@ -66,6 +66,9 @@ login(struct session *s, const char *user, const char *pass)
 		return r_ok(s, "%s has %zu messages", a->name, s->nmsgs);
 	}
 	s->have_user = 0;
+	/* Kept for the session's log line (AUTH PLAIN has no USER). */
+	if (user != s->user)
+		snprintf(s->user, sizeof(s->user), "%s", user);
 	log_sanitize(safe, sizeof(safe), user);
 	/* Fixed format for fail2ban: "auth failed user=X addr=Y". */
 	log_warnx("auth failed user=%s addr=%s", safe, s->peer);

@@ -89,20 +89,41 @@ maildrop_open_msg(struct session *s, size_t i)
 	    O_CLOEXEC);
 }
 
-/* new/NAME -> cur/NAME:2,S (NAME keeps its info part if it has one). */
+/*
+ * The name of a message read from new/ as it goes to cur/: the seen flag
+ * added to its info, whose flags stay in ASCII order (Maildir spec).
+ */
 static int
-move_to_cur(struct session *s, const char *path)
+seen_name(const char *name, char *to, size_t len)
 {
-	const char	*name = path + 4;
-	char		 to[4096];
+	const char	*info = strchr(name, ':');
+	size_t		 u, f;
 	int		 n;
 
-	n = snprintf(to, sizeof(to), "cur/%s%s", name,
-	    strchr(name, ':') != NULL ? "" : ":2,S");
-	if (n < 0 || (size_t)n >= sizeof(to)) {
+	if (info == NULL)
+		n = snprintf(to, len, "cur/%s:2,S", name);
+	else if (strncmp(info, ":2,", 3) != 0 || strchr(info + 3, 'S') != NULL)
+		n = snprintf(to, len, "cur/%s", name);	/* nothing to add */
+	else {
+		u = (size_t)(info - name) + 3;		/* up to the flags */
+		f = strspn(info + 3, "ABCDEFGHIJKLMNOPQR");
+		n = snprintf(to, len, "cur/%.*s%.*sS%s", (int)u, name,
+		    (int)f, info + 3, info + 3 + f);
+	}
+	if (n < 0 || (size_t)n >= len) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	return 0;
+}
+
+static int
+move_to_cur(struct session *s, const char *path)
+{
+	char	to[4096];
+
+	if (seen_name(path + 4, to, sizeof(to)) == -1)
+		return -1;
 	return renameat(s->mdfd, path, s->mdfd, to);
 }
 

@@ -205,7 +205,7 @@ session_log(struct session *s)
 	char	user[CONF_NAME_MAX + 1];
 
 	log_sanitize(user, sizeof(user), s->acct != NULL ? s->acct->name :
-	    s->have_user ? s->user : "-");
+	    s->user[0] != '\0' ? s->user : "-");
 	log_info("session user=%s addr=%s tls=%s auth=%s retr=%u dele=%u "
 	    "bytes=%llu in=%llu out=%llu end=%s", user, s->peer,
 	    s->tls ? "yes" : "no", s->acct != NULL ? "ok" : "no", s->nretr,
