@@ -4,8 +4,15 @@ exact wire bytes, a raw socket) and checks every answer against the
 fixtures that mkfixtures.py wrote.
 
   pop3check.py --port PORT --manifest MAILDIR.json CHECK...
+  pop3check.py --manifest MAILDIR.json --out DIR DELIVERED-CHECK
 
-CHECKs (run in order): capa auth read relist drop dele many.
+CHECKs (run in order): capa auth read relist drop dele many, and the
+maildrop's state after a client's run: kept (all retrieved, none deleted),
+untouched (as mkfixtures left it), gone (all deleted).
+DELIVERED-CHECKs compare what a client delivered into DIR (files 1..N in
+message order, or a Maildir whose names carry mpop's Q<n> counter) with the
+fixtures, modelling exactly what that client changes (see their comments):
+fetchmail-lf fetchmail-crlf mpop.
 Prints one "ok - ..." or "not ok - ..." line per assertion and "# ..."
 diagnostics; tests/lib.sh's tap_import turns them into TAP.  Exits 0 when
 it ran to the end (whatever failed), 2 when it crashed.
@@ -20,6 +27,7 @@ so it is raised here.
 import base64
 import os
 import poplib
+import re
 import socket
 import sys
 import time
@@ -362,27 +370,153 @@ def check_many(t, ctx):
                   "after QUIT: all new/ ones in cur/ with :2,S")
 
 
+def client_files(out):
+    """The delivered files in message order: DIR/1..N (tests' MDA script),
+    or DIR/new/ of a Maildir written by mpop (names hold Q<delivery count>)."""
+    new = os.path.join(out, "new")
+    if os.path.isdir(new):
+        names = os.listdir(new)
+        key = lambda n: int(re.search(r"Q(\d+)\.", n).group(1))
+        return [os.path.join(new, n) for n in sorted(names, key=key)]
+    return [os.path.join(out, n) for n in sorted(os.listdir(out), key=int)]
+
+
+# fetchmail 6.4 prepends this trace header (three lines, folded with a tab)
+# to every message it delivers; --invisible would suppress it.  EOL stands
+# for the line end (CRLF, or LF with stripcr).
+FM_RECEIVED = (rb"Received: from 127\.0\.0\.1 \[127\.0\.0\.1\]EOL"
+               rb"\tby \S+ with POP3 \(fetchmail-[0-9.]+\)EOL"
+               rb"\tfor <[^>\r\n]+> \(single-drop\); [^\r\n]+EOL")
+# An empty message has no header: fetchmail makes one up.
+FM_HEADERLESS = (rb"From: FETCHMAIL-DAEMONEOLTo: [^\r\n]+EOL"
+                 rb"Subject: Headerless mail from alice's mailbox on 127\.0\.0\.1EOLEOL")
+# fetchmail reads the body in pieces of at most MSGBUFSIZE-1 = 8191 octets
+# (transact.c readbody()) and ends each piece of a longer line with its own
+# "guard" line end, after the string's NUL and one uninitialised octet:
+# lines longer than 8191 octets come out split, with 2 junk octets each cut.
+FM_PIECE = 8191
+
+
+def fetchmail_pattern(w, crlf):
+    """What fetchmail hands its MDA for wire form w, as a list of pieces for
+    match_pieces(): bytes must match exactly, a compiled regex is for the
+    parts that vary (header date and host, junk octets).  With stripcr (the
+    default when delivering to an MDA) every CR is deleted, lone ones too;
+    with "no stripcr" the CRLFs of the wire stay.  A message without a
+    blank line gets one (fetchmail ends the header block itself);
+    dot-stuffing is undone."""
+    eol = rb"\r\n" if crlf else rb"\n"
+
+    def lit(b):
+        return b if crlf else b.replace(b"\r", b"")
+    # With stripcr a junk octet that is a CR vanishes too.
+    junk = re.compile(rb"\x00(?s:.)\r\n" if crlf else rb"\x00(?s:.)?\n")
+    pat = [re.compile(FM_RECEIVED.replace(b"EOL", eol))]
+    if not w:
+        return pat + [re.compile(FM_HEADERLESS.replace(b"EOL", eol))]
+    lines = mkfixtures.crlf_lines(w)
+    if b"\r\n" not in lines:
+        lines.append(b"\r\n")
+    text = []
+    for l in lines:
+        raw = mkfixtures.dot_stuff(l)         # as read off the socket
+        first = True
+        while raw:
+            piece, raw = raw[:FM_PIECE], raw[FM_PIECE:]
+            if first and l.startswith(b"."):
+                piece = piece[1:]             # the stuffed dot goes
+            first = False
+            text.append(lit(piece))
+            if raw:
+                pat += [b"".join(text), junk]
+                text = []
+    return pat + [b"".join(text)]
+
+
+def match_pieces(pieces, got):
+    """True when got is exactly the pieces (bytes, or regexes matched at
+    that point) one after the other; else a description of the mismatch."""
+    pos = 0
+    for p in pieces:
+        if isinstance(p, bytes):
+            if got[pos:pos + len(p)] != p:
+                return "at %d: %s" % (pos, first_diff(got[pos:pos + len(p)], p))
+            pos += len(p)
+        else:
+            m = p.match(got, pos)
+            if m is None:
+                return "at %d: %r does not match %r" % (pos, got[pos:pos + 80], p.pattern[:80])
+            pos = m.end()
+    return True if pos == len(got) else "%d octets too many: %r" % (len(got) - pos, got[pos:pos + 80])
+
+
+# mpop 1.4 prepends this Received header and writes LF line ends: each
+# line's CRLF becomes LF, a lone CR stays; nothing else changes.
+MPOP_RECEIVED = (rb"Received: from 127\.0\.0\.1 \(localhost \[127\.0\.0\.1\]\)\n"
+                 rb"\tby \S+ \(mpop-[0-9.]+\) with POP3\n\tfor <[^>\n]+>; [^\n]+\n")
+
+
+def check_delivered(t, ctx, client):
+    files = client_files(ctx.out)
+    t.eq(len(files), len(ctx.msgs), "%s delivered %d messages" % (client, len(ctx.msgs)))
+    for m, f in zip(ctx.msgs, files):
+        with open(f, "rb") as fh:
+            got = fh.read()
+        w = ctx.wire_of(m)
+        if client == "mpop":
+            h = re.match(MPOP_RECEIVED, got)
+            want = b"".join(l[:-2] + b"\n" for l in mkfixtures.crlf_lines(w))
+            t.ok(h is not None and got[h.end():] == want,
+                 "mpop message %d (%s): Received header + the message with LF ends" % (
+                     m["n"], m["tag"]), got[:200], first_diff(got[h.end():] if h else got, want))
+        else:
+            r = match_pieces(fetchmail_pattern(w, client == "fetchmail-crlf"), got)
+            t.ok(r is True, "%s message %d (%s): exactly as modelled" % (
+                client, m["n"], m["tag"]), r)
+
+
+def check_untouched(t, ctx):
+    check_listing(t, ctx, {m["path"] for m in ctx.msgs},
+                  "maildrop: untouched (nothing deleted, nothing moved)")
+
+
+def check_kept(t, ctx):
+    check_listing(t, ctx, expected_after(ctx, ctx.msgs, {m["n"] for m in ctx.msgs}, set()),
+                  "maildrop: every message kept, the new/ ones moved to cur/ with :2,S")
+
+
+def check_gone(t, ctx):
+    t.eq(sorted(ctx.listing()), [], "maildrop: every message deleted")
+
+
 CHECKS = {"capa": check_capa, "auth": check_auth, "read": check_read,
           "relist": check_relist, "drop": check_drop, "dele": check_dele,
-          "many": check_many}
+          "many": check_many, "kept": check_kept,
+          "untouched": check_untouched, "gone": check_gone,
+          "fetchmail-lf": lambda t, c: check_delivered(t, c, "fetchmail-lf"),
+          "fetchmail-crlf": lambda t, c: check_delivered(t, c, "fetchmail-crlf"),
+          "mpop": lambda t, c: check_delivered(t, c, "mpop")}
 
 
 def main(argv):
-    port, manifest, checks = None, None, []
+    port, manifest, out, checks = 0, None, None, []
     args = argv[1:]
     while args:
         if args[0] == "--port":
             port, args = int(args[1]), args[2:]
         elif args[0] == "--manifest":
             manifest, args = args[1], args[2:]
+        elif args[0] == "--out":
+            out, args = args[1], args[2:]
         else:
             checks.append(args[0])
             args = args[1:]
-    if port is None or manifest is None or not checks or any(c not in CHECKS for c in checks):
+    if manifest is None or not checks or any(c not in CHECKS for c in checks):
         sys.stderr.write(__doc__)
         return 64
     t = Tap()
     ctx = Ctx(port, manifest)
+    ctx.out = out
     for c in checks:
         try:
             CHECKS[c](t, ctx)
