@@ -17,7 +17,9 @@ POL="python3 $TOP/tests/tlspolicy.py"
 PKI=$T/pki
 check "test PKI" mkpki "$PKI"
 mkmaildir "$T/alice"
-printf 'Subject: policy\n\nbody\n' > "$T/alice/new/1600000000.M1P1.policy"
+# 4 MB: more than the socket buffers hold, for the hang-up test.
+python3 -c 'import sys; sys.stdout.write("Subject: policy\n\n" + ("x" * 78 + "\n") * 52000)' \
+    > "$T/alice/new/1600000000.M1P1.policy"
 chown -R "$TUSER:" "$T/alice" 2>/dev/null
 
 # An OCSP response for the leaf, signed by its issuer, to staple.
@@ -88,6 +90,14 @@ tap_import $POL policy 127.0.0.1 "$P3" "$PKI/ca.pem" "plaintext-auth = tls, 127.
 tap_import $POL loopback 127.0.0.1 "$PL"
 tap_import $POL garbage 127.0.0.1 "$P3S" TLS
 tap_import $POL garbage 127.0.0.1 "$P3" STLS
+tap_import $POL abort 127.0.0.1 "$P3S" "$PKI/ca.pem"
+# Not killed by SIGPIPE: it logs its session line and exits 0 (the exit
+# codes are checked at the end).
+i=0
+while [ "$(grep -c 'session user=alice addr=127.0.0.1 tls=yes auth=ok' "$T/tls.conf.log")" -lt 2 ] &&
+    [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+check "hang-up mid-RETR: popd ends the session and logs it" \
+    test "$(grep -c 'session user=alice addr=127.0.0.1 tls=yes auth=ok' "$T/tls.conf.log")" -eq 2
 
 # tls-or-loopback from a non-loopback peer: popd in one new network
 # namespace on 192.0.2.1 (TEST-NET-1), the client in another on 192.0.2.2,

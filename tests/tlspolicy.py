@@ -11,6 +11,7 @@ before and after STLS.
   tlspolicy.py garbage HOST PORT STLS|TLS  not TLS after STLS / on pop3s
   tlspolicy.py stall HOST PORT             a silent and a trickling client;
                                            prints the seconds each lasted
+  tlspolicy.py abort HOST PORT CA          pop3s, RETR 1, hang up mid-message
 
 Prints "ok - ..." / "not ok - ..." and "# ..." lines (tests/lib.sh's
 tap_import).  Every wait is bounded, so a hung popd fails, never hangs.
@@ -187,6 +188,20 @@ def stall(host, port):
     print("silent %.1f trickle %.1f" % (took.get("silent", -1), took.get("trickle", -1)))
 
 
+def abort(host, port, ca):
+    """Hangs up during a long RETR: popd's next write fails (EPIPE or
+    ECONNRESET); it must end the session, not die of SIGPIPE."""
+    c = Conn(host, port)
+    c.starttls(ca)
+    c.line()
+    c.ask("USER alice")
+    c.ask("PASS secret")
+    r = c.ask("RETR 1")
+    t(r is not None and r.startswith("+OK"), "hang-up: RETR 1 started", r)
+    c.sock.recv(1000)
+    c.sock.close()
+
+
 def main():
     cmd, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if cmd == "inject":
@@ -199,6 +214,8 @@ def main():
         garbage(host, port, sys.argv[4])
     elif cmd == "stall":
         stall(host, port)
+    elif cmd == "abort":
+        abort(host, port, sys.argv[4])
 
 
 if __name__ == "__main__":
