@@ -3,14 +3,18 @@
  * child with a pipe as fd 0 and another as fd 1, as inetd would give it a
  * socket; this side is a libtls client on the other ends
  * (tls_connect_fds) that verifies popd's certificate.  Covered: implicit
- * TLS (--tls), STLS, and STLS with a pipelined command, which must not
- * run.  The certificate is made here with openssl(1).
+ * TLS (--tls), STLS, STLS with a pipelined command (which must not run),
+ * STLS forgetting a plaintext USER, a plaintext client on --tls, and
+ * io_nodelay.  The certificate is made here with openssl(1).
  *
  * popd refuses root: as root the child becomes the user "popdtest" (made
  * by tests/lib.sh), and the test is skipped when that user is missing.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <crypt.h>
 #include <errno.h>
@@ -25,6 +29,7 @@
 
 #include <tls.h>
 
+#include "io.h"
 #include "tap.h"
 
 #define TUSER	"popdtest"
@@ -399,6 +404,41 @@ test_garbage(void)
 	    "--tls, plaintext client: one log line");
 }
 
+/* popd calls io_nodelay(0) and (1): small replies must not wait for
+ * Nagle's algorithm under TLS, where each reply is one record. */
+static void
+test_nodelay(void)
+{
+	struct sockaddr_in	sin;
+	socklen_t		sl = sizeof(sin);
+	int			l, c, a, on = 0, p[2];
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((l = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    bind(l, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(l, 1) == -1 ||
+	    getsockname(l, (struct sockaddr *)&sin, &sl) == -1 ||
+	    (c = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    connect(c, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    (a = accept(l, NULL, NULL)) == -1)
+		die("tcp");
+	io_nodelay(a);
+	sl = sizeof(on);
+	ok(getsockopt(a, IPPROTO_TCP, TCP_NODELAY, &on, &sl) == 0 && on,
+	    "io_nodelay sets TCP_NODELAY on a TCP socket");
+	if (pipe(p) == -1)
+		die("pipe");
+	io_nodelay(p[0]);
+	ok(fcntl(p[0], F_GETFD) != -1, "io_nodelay leaves a pipe alone");
+	close(p[0]);
+	close(p[1]);
+	close(a);
+	close(c);
+	close(l);
+}
+
 /* The user popd runs as: ourselves, or popdtest when we are root. */
 static int
 pick_user(void)
@@ -435,6 +475,7 @@ main(void)
 	test_stls_injection();
 	test_stls_forgets();
 	test_garbage();
+	test_nodelay();
 	if (tap_failed) {
 		snprintf(cmd, sizeof(cmd), "sed 's/^/# /' %s/log", dir);
 		if (system(cmd) != 0)
