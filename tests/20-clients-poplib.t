@@ -21,9 +21,9 @@ for kind in socket-activate tcpserver; do
 	fixtures "$T/alice"
 	tap_import python3 tests/pop3check.py --port "$port" --manifest "$T/alice.json" \
 	    capa auth drop read
-	# DELE/RSET/QUIT on fresh fixtures.
+	# DELE/RSET/QUIT on fresh fixtures, then mail arriving during a session.
 	fixtures "$T/alice"
-	tap_import python3 tests/pop3check.py --port "$port" --manifest "$T/alice.json" dele
+	tap_import python3 tests/pop3check.py --port "$port" --manifest "$T/alice.json" dele snapshot
 	serve_stop
 done
 TAP_PREFIX=

@@ -6,7 +6,7 @@ fixtures that mkfixtures.py wrote.
   pop3check.py --port PORT --manifest MAILDIR.json CHECK...
   pop3check.py --manifest MAILDIR.json --out DIR DELIVERED-CHECK
 
-CHECKs (run in order): capa auth read relist drop dele many, and the
+CHECKs (run in order): capa auth read relist drop dele snapshot many, and the
 maildrop's state after a client's run: kept (all retrieved, none deleted),
 untouched (as mkfixtures left it), gone (all deleted).
 DELIVERED-CHECKs compare what a client delivered into DIR (files 1..N in
@@ -352,6 +352,34 @@ def check_dele(t, ctx):
     p.quit()
 
 
+def check_snapshot(t, ctx):
+    """Mail delivered during a session is not in its list (the snapshot is
+    taken at login): DELE of everything listed, then QUIT, leaves it alone."""
+    p = ctx.login()
+    n, size = p.stat()
+    name = "1900000000.M1P1Q1.arrived-during-session"
+    path = os.path.join(ctx.md, "new", name)
+    with open(path + ".tmp", "wb") as fh:
+        fh.write(b"Subject: late\n\narrived while a session was open\n")
+    os.rename(path + ".tmp", path)
+    t.eq(p.stat(), (n, size), "snapshot: STAT unchanged by a delivery during the session")
+    t.eq(len(p.uidl()[1]), n, "snapshot: UIDL lists only the snapshot")
+    try:
+        p.retr(n + 1)
+        t.ok(False, "snapshot: RETR %d (the new one) is refused" % (n + 1))
+    except poplib.error_proto as e:
+        t.ok(e.args[0].startswith(b"-ERR"), "snapshot: RETR %d (the new one): -ERR" % (n + 1),
+             e.args[0])
+    for i in range(1, n + 1):
+        p.dele(i)
+    t.ok(p.quit().startswith(b"+OK"), "snapshot: DELE of all %d, QUIT" % n)
+    t.eq(sorted(ctx.listing()), ["new/" + name], "snapshot: only the late delivery is left")
+    p = ctx.login()
+    t.eq(p.stat(), (1, len(b"Subject: late\r\n\r\narrived while a session was open\r\n")),
+         "snapshot: the next session lists it")
+    p.quit()
+
+
 def check_many(t, ctx):
     msgs = ctx.msgs
     p = ctx.login()
@@ -503,7 +531,7 @@ def check_gone(t, ctx):
 
 
 CHECKS = {"capa": check_capa, "auth": check_auth, "read": check_read,
-          "relist": check_relist, "drop": check_drop, "dele": check_dele,
+          "relist": check_relist, "snapshot": check_snapshot, "drop": check_drop, "dele": check_dele,
           "many": check_many, "kept": check_kept,
           "untouched": check_untouched, "gone": check_gone,
           "fetchmail-lf": lambda t, c: check_delivered(t, c, "fetchmail-lf"),
