@@ -9,11 +9,13 @@ and UIDLs that popd must report.  It also states, as functions, what a
 message looks like on the POP3 wire (wire(), top()) so that tests compare
 exact bytes.
 
-  mkfixtures.py [--many N] [--no-big] [--manifest FILE] MAILDIR
+  mkfixtures.py [--many N] [--no-big] MAILDIR
       writes the fixtures (or N small messages) into MAILDIR (created) and
-      the manifest into FILE (default: MAILDIR.json).
+      the manifest into MAILDIR.json.  The contents and names are the same
+      every time: a second copy can stand for the first once popd has
+      deleted from it.
   mkfixtures.py --wire FILE      prints FILE's wire form (un-dot-stuffed)
-  mkfixtures.py --expected MANIFEST DIR
+  mkfixtures.py --expected MAILDIR.json DIR
       writes DIR/<n> = the wire form of message n, for cmp(1) in shell.
 
 Used as a module by pop3check.py.
@@ -161,8 +163,8 @@ def write_maildir(md, msgs, manifest, ties=0):
     return out
 
 
-def make(md, big=True, many=0, manifest=None):
-    manifest = manifest or md.rstrip("/") + ".json"
+def make(md, big=True, many=0):
+    manifest = md.rstrip("/") + ".json"
     if many:
         msgs = [("%d.M%dP1Q%d.fixture" % (BASE_MTIME + i, i, i), "new" if i % 3 else "cur",
                  None if i % 3 else "2,S", i % 2 == 0,
@@ -195,14 +197,17 @@ def main(argv):
             sys.stdout.buffer.write(wire(fh.read()))
         return 0
     if args[:1] == ["--expected"]:
-        md = args[1][:-len(".json")] if args[1].endswith(".json") else None
+        if not args[1].endswith(".json"):
+            sys.stderr.write(__doc__)
+            return 64
+        md = args[1][:-len(".json")]
         os.makedirs(args[2], exist_ok=True)
         for m in load(args[1]):
             with open(os.path.join(md, m["path"]), "rb") as fh, \
                  open(os.path.join(args[2], str(m["n"])), "wb") as out:
                 out.write(wire(fh.read()))
         return 0
-    big, many, manifest = True, 0, None
+    big, many = True, 0
     while len(args) > 1:
         if args[0] == "--no-big":
             big = False
@@ -210,15 +215,12 @@ def main(argv):
         elif args[0] == "--many":
             many = int(args[1])
             args = args[2:]
-        elif args[0] == "--manifest":
-            manifest = args[1]
-            args = args[2:]
         else:
             break
     if len(args) != 1:
         sys.stderr.write(__doc__)
         return 64
-    make(args[0], big=big, many=many, manifest=manifest)
+    make(args[0], big=big, many=many)
     return 0
 
 
