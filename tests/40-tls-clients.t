@@ -63,6 +63,14 @@ ECDHE-*-GCM-*|ECDHE-*-CHACHA20-*) ok "s_client -tls1_2: $cipher" ;;
 esac
 check "s_client -tls1_2: verified" grep -q 'Verify return code: 0 (ok)' "$T/s3.txt"
 
+# No resumption: every popd is a new process, a ticket buys nothing.
+for v in -tls1_3 -tls1_2; do
+	crlf QUIT | s_client -connect "127.0.0.1:$P3S" $v -sess_out "$T/sess" >/dev/null
+	crlf QUIT | s_client -connect "127.0.0.1:$P3S" $v -sess_in "$T/sess" |
+	    tr -d '\r' > "$T/resume"
+	check "s_client $v -sess_in: a new session, not resumed" grep -q '^New, ' "$T/resume"
+done
+
 # curl pop3s:// (IP SAN 127.0.0.1) and pop3:// + STLS: every fixture
 # message byte for byte (a 5 MB one too), see 20-clients-curl.t.
 bad=0 n=1
