@@ -386,6 +386,12 @@ session_start(struct conn *c, const struct account *a)
 	if (r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED &&
 	    r != MAILIMAP_NO_ERROR_AUTHENTICATED)
 		return conn_fail(c, r, "greeting");
+	/* PREAUTH forbids STARTTLS (RFC 3501 6.2.1): a stripping attack. */
+	if (r == MAILIMAP_NO_ERROR_AUTHENTICATED && a->imap_tls == IT_STARTTLS) {
+		log_warnx("%s: %s: PREAUTH greeting: cannot start TLS",
+		    c->what, c->host);
+		return EX_PROTOCOL;
+	}
 	if ((c->imap->imap_connection_info == NULL ||
 	    c->imap->imap_connection_info->imap_capability == NULL) &&
 	    (r = conn_capability(c)) != 0)

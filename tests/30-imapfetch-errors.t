@@ -26,6 +26,31 @@ fetch -c "$T/down.conf"
 is "server down: exit 69" "$rc" 69
 check "server down: says connect" grep -q "connect to 127.0.0.1" "$T/err"
 
+# A server that accepts and then says nothing: imap-timeout bounds the
+# TLS handshake (and every read), and that is a server failure (69).
+mport=$(free_port)
+python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+held = []
+while True:
+    held.append(s.accept()[0])
+' "$mport" &
+mute=$!
+wait_port "$mport"
+fetchconf "$T/mute.conf" "$T/drop" "imap-timeout = 2"
+sed -i "s/^imap-port = .*/imap-port = $mport/" "$T/mute.conf"
+t0=$(date +%s)
+fetch -c "$T/mute.conf"
+t1=$(date +%s)
+kill "$mute"
+is "mute server: exit 69" "$rc" 69
+check "mute server: gave up after the timeout ($((t1 - t0)) s)" test $((t1 - t0)) -le 6
+check "mute server: says timed out" grep -qi "timed out" "$T/err"
+
 # Untrusted certificate: EX_PROTOCOL (76), nothing delivered or flagged.
 fetchconf "$T/untrusted.conf" "$T/drop"
 sed -i "s|^imap-ca-file = .*|imap-ca-file = $CA_DIR/other.crt|" "$T/untrusted.conf"
