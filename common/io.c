@@ -93,50 +93,57 @@ io_wait(struct io *io, int fd, short events)
 	return io_wait_ms(io, fd, events, io->timeout_ms);
 }
 
+/*
+ * After a read or write that returned n: 1 when it must be tried again
+ * (once the fd libtls or the kernel named is ready), 0 when n is a result,
+ * -1 on failure with io->error set.  dir is POLLIN for reads, POLLOUT for
+ * writes.
+ */
+static int
+io_retry(struct io *io, ssize_t n, short dir)
+{
+	if (io->tls != NULL) {
+		if (n == TLS_WANT_POLLIN)
+			return io_wait(io, io->rfd, POLLIN) == -1 ? -1 : 1;
+		if (n == TLS_WANT_POLLOUT)
+			return io_wait(io, io->wfd, POLLOUT) == -1 ? -1 : 1;
+		if (n == -1) {
+			io->error = EPROTO;
+			return -1;
+		}
+		return 0;
+	}
+	if (n >= 0)
+		return 0;
+	if (errno == EINTR)
+		return 1;
+	if (errno == EAGAIN)
+		return io_wait(io, dir == POLLIN ? io->rfd : io->wfd, dir) == -1 ?
+		    -1 : 1;
+	io->error = errno;
+	return -1;
+}
+
 /* Reads what is there into rbuf.  >0 bytes, 0 at EOF, -1 on error. */
 static ssize_t
 io_fill(struct io *io)
 {
 	ssize_t	n;
+	int	r;
 
 	io->rpos = io->rlen = 0;
-	for (;;) {
-		if (io->tls != NULL) {
-			n = tls_read(io->tls, io->rbuf, sizeof(io->rbuf));
-			if (n == TLS_WANT_POLLIN) {
-				if (io_wait(io, io->rfd, POLLIN) == -1)
-					return -1;
-				continue;
-			}
-			if (n == TLS_WANT_POLLOUT) {
-				if (io_wait(io, io->wfd, POLLOUT) == -1)
-					return -1;
-				continue;
-			}
-			if (n == -1) {
-				io->error = EPROTO;
-				return -1;
-			}
-		} else {
-			n = read(io->rfd, io->rbuf, sizeof(io->rbuf));
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1 && errno == EAGAIN) {
-				if (io_wait(io, io->rfd, POLLIN) == -1)
-					return -1;
-				continue;
-			}
-			if (n == -1) {
-				io->error = errno;
-				return -1;
-			}
-		}
-		if (n == 0)
-			io->eof = 1;
-		io->rlen = (size_t)n;
-		io->rbytes += (size_t)n;
-		return n;
-	}
+	do {
+		n = io->tls != NULL ?
+		    tls_read(io->tls, io->rbuf, sizeof(io->rbuf)) :
+		    read(io->rfd, io->rbuf, sizeof(io->rbuf));
+	} while ((r = io_retry(io, n, POLLIN)) == 1);
+	if (r == -1)
+		return -1;
+	if (n == 0)
+		io->eof = 1;
+	io->rlen = (size_t)n;
+	io->rbytes += (size_t)n;
+	return n;
 }
 
 int
@@ -194,35 +201,15 @@ static int
 io_send(struct io *io, const unsigned char *p, size_t len)
 {
 	ssize_t	n;
+	int	r;
 
 	while (len > 0) {
-		if (io->tls != NULL) {
-			n = tls_write(io->tls, p, len);
-			if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT) {
-				if (io_wait(io, n == TLS_WANT_POLLIN ?
-				    io->rfd : io->wfd, n == TLS_WANT_POLLIN ?
-				    POLLIN : POLLOUT) == -1)
-					return -1;
-				continue;
-			}
-			if (n == -1) {
-				io->error = EPROTO;
-				return -1;
-			}
-		} else {
-			n = write(io->wfd, p, len);
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1 && errno == EAGAIN) {
-				if (io_wait(io, io->wfd, POLLOUT) == -1)
-					return -1;
-				continue;
-			}
-			if (n == -1) {
-				io->error = errno;
-				return -1;
-			}
-		}
+		n = io->tls != NULL ? tls_write(io->tls, p, len) :
+		    write(io->wfd, p, len);
+		if ((r = io_retry(io, n, POLLOUT)) == 1)
+			continue;
+		if (r == -1)
+			return -1;
 		p += n;
 		len -= (size_t)n;
 		io->wbytes += (size_t)n;
@@ -316,6 +303,7 @@ io_start_tls(struct io *io, struct tls *ctx, const char **errstr)
 		limit = io->timeout_ms;
 	if (tls_accept_fds(ctx, &io->tls, io->rfd, io->wfd) == -1) {
 		*errstr = tls_error(ctx);
+		io->error = EPROTO;
 		return -1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -327,11 +315,13 @@ io_start_tls(struct io *io, struct tls *ctx, const char **errstr)
 			io->error = EPROTO;
 			return -1;
 		}
-		if ((budget = limit - elapsed_ms(&start)) <= 0 ||
-		    io_wait_ms(io, rc == TLS_WANT_POLLIN ? io->rfd : io->wfd,
+		if ((budget = limit - elapsed_ms(&start)) <= 0) {
+			io->error = ETIMEDOUT;
+			*errstr = "handshake timed out";
+			return -1;
+		}
+		if (io_wait_ms(io, rc == TLS_WANT_POLLIN ? io->rfd : io->wfd,
 		    rc == TLS_WANT_POLLIN ? POLLIN : POLLOUT, (int)budget) == -1) {
-			if (budget <= 0)
-				io->error = ETIMEDOUT;
 			*errstr = io->error == ETIMEDOUT ?
 			    "handshake timed out" : strerror(io->error);
 			return -1;
