@@ -81,6 +81,14 @@ capa_body(struct session *s)
 }
 
 int
+cmd_capa(struct session *s, char *arg)
+{
+	(void)arg;
+	s->body = capa_body;
+	return r_ok(s, "Capability list follows");
+}
+
+int
 session_challenge(struct session *s, char *buf, size_t cap)
 {
 	size_t	len;

@@ -91,6 +91,8 @@ int	r_err(struct session *, const char *code, const char *, ...)
 int	session_challenge(struct session *, char *buf, size_t cap);
 /* Writes the capability list for the current state. */
 int	capa_body(struct session *);
+/* CAPA, the one command of both states. */
+int	cmd_capa(struct session *, char *);
 /* 1 when USER/PASS/AUTH may be used now (plaintext-auth policy). */
 int	session_plain_ok(const struct session *);
 

@@ -292,14 +292,6 @@ cmd_noop(struct session *s, char *arg)
 }
 
 static int
-cmd_capa(struct session *s, char *arg)
-{
-	(void)arg;
-	s->body = capa_body;
-	return r_ok(s, "Capability list follows");
-}
-
-static int
 cmd_quit(struct session *s, char *arg)
 {
 	int	failed;
