@@ -78,14 +78,18 @@ wait_listen() {
 	return 1
 }
 
+# Safe under set -e (tests/bench): a failed kill or a job's nonzero status
+# must not end the trap before _cleanup removes $T.
 tls_stop() {
 	_src=$?
-	for _p in $_tls_pids; do kill "$_p" 2>/dev/null; done
-	for _p in $_tls_jobs; do wait "$_p" 2>/dev/null; done
+	for _p in $_tls_pids; do kill "$_p" 2>/dev/null || true; done
+	for _p in $_tls_jobs; do wait "$_p" 2>/dev/null || true; done
 	_tls_pids="" _tls_jobs=""
 	return $_src
 }
-trap 'tls_stop; serve_stop; _cleanup' EXIT INT TERM
+# set +e: under set -e the first nonzero return would end the trap before
+# _cleanup; (exit) hands the status on to each, and _cleanup exits with it.
+trap '_r=$?; set +e; (exit $_r); tls_stop; serve_stop; _cleanup' EXIT INT TERM
 
 # s_client ARGS...: openssl s_client verifying against the test CA; the
 # POP3 dialogue comes on stdin.  Prints its output and the summary.  It
