@@ -10,7 +10,7 @@
 . tests/lib.sh
 . tests/lib-tls.sh
 [ -x "$POPD" ] || { echo "1..0 # SKIP popd/popd not built"; exit 0; }
-for t in openssl systemd-socket-activate ss; do
+for t in openssl systemd-socket-activate; do
 	command -v $t >/dev/null || { echo "1..0 # SKIP $t not installed"; exit 0; }
 done
 

@@ -67,12 +67,18 @@ tls_serve() {
 	_tls_pids="$_tls_pids $(cat "$_conf.pid")"
 }
 
-# Waits until 127.0.0.1:$1 listens (5 s at most), without connecting: a
-# probe would start a popd and leave a failed handshake in its log.
+# Waits until TCP port $1 listens in this network namespace (5 s at most),
+# without connecting: a probe would start a popd and leave a failed
+# handshake in its log.  /proc/net/tcp: state 0A is LISTEN.
+listening() {
+	awk -v p=":$(printf '%04X' "$1")" \
+	    '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' \
+	    /proc/net/tcp
+}
 wait_listen() {
 	_i=0
 	while [ $_i -lt 100 ]; do
-		[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ] && return 0
+		listening "$1" && return 0
 		sleep 0.05; _i=$((_i+1))
 	done
 	return 1
