@@ -93,9 +93,7 @@ tls_stop() {
 	_tls_pids="" _tls_jobs=""
 	return $_src
 }
-# set +e: under set -e the first nonzero return would end the trap before
-# _cleanup; (exit) hands the status on to each, and _cleanup exits with it.
-trap '_r=$?; set +e; (exit $_r); tls_stop; serve_stop; _cleanup' EXIT INT TERM
+at_exit tls_stop
 
 # s_client ARGS...: openssl s_client verifying against the test CA; the
 # POP3 dialogue comes on stdin.  Prints its output and the summary.  It

@@ -9,7 +9,18 @@ _n=0 _fail=0
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/popd-test.XXXXXX")
 chmod 755 "$T"
-_cleanup() { _rc=$?; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $_rc; }
+# at_exit CMD: runs CMD when the test ends, before $T is removed, last
+# registered first.  set +e: under set -e a failing stop command would end
+# the trap early and leave listeners and $T behind.
+_atexit=""
+at_exit() { _atexit="$1; $_atexit"; }
+_cleanup() {
+	_rc=$?
+	set +e
+	eval "$_atexit"
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+	exit $_rc
+}
 trap _cleanup EXIT INT TERM
 
 ok()   { _n=$((_n+1)); echo "ok $_n - $*"; }
@@ -134,4 +145,4 @@ serve_stop() {
 	_serve_pids=""
 	return $_src
 }
-trap 'serve_stop; _cleanup' EXIT INT TERM
+at_exit serve_stop
