@@ -16,6 +16,14 @@
 #include "log.h"
 #include "session.h"
 
+/* RFC 2595 section 4: no plaintext login where the policy wants TLS. */
+static int
+refuse_plain(struct session *s)
+{
+	return r_err(s, "AUTH", "Plaintext authentication requires TLS%s",
+	    s->tls_ctx != NULL ? " (use STLS)" : "");
+}
+
 static int
 cmd_quit(struct session *s, char *arg)
 {
@@ -29,8 +37,7 @@ static int
 cmd_user(struct session *s, char *arg)
 {
 	if (!session_plain_ok(s))
-		return r_err(s, "AUTH", "Plaintext authentication "
-		    "requires TLS (use STLS)");
+		return refuse_plain(s);
 	if (*arg == '\0')
 		return r_err(s, NULL, "USER needs a name");
 	/* The line reader bounds arg; strlcpy-like copy keeps it safe. */
@@ -80,8 +87,7 @@ cmd_pass(struct session *s, char *arg)
 	int	r;
 
 	if (!session_plain_ok(s))
-		return r_err(s, "AUTH", "Plaintext authentication "
-		    "requires TLS (use STLS)");
+		return refuse_plain(s);
 	if (!s->have_user)
 		return r_err(s, NULL, "USER first");
 	r = login(s, s->user, arg);
@@ -135,14 +141,13 @@ cmd_auth(struct session *s, char *arg)
 {
 	char	*mech = arg, *ir;
 
+	if (!session_plain_ok(s))
+		return refuse_plain(s);
 	if (*arg == '\0') {
 		/* Not in RFC 5034, but clients probe this way. */
 		s->body = mech_list;
 		return r_ok(s, "Methods follow");
 	}
-	if (!session_plain_ok(s))
-		return r_err(s, "AUTH", "Plaintext authentication "
-		    "requires TLS (use STLS)");
 	ir = strchr(arg, ' ');
 	if (ir != NULL)
 		*ir++ = '\0';

@@ -124,12 +124,16 @@ send_reply(struct session *s, int r)
 	else
 		io_printf(io, "-ERR %s\r\n", s->reply);
 	if (r == POP_OK && s->body != NULL) {
-		if (s->body(s) == -1)
+		if (s->body(s) == -1) {
+			s->end = io->error ? "write error" : "read error";
 			return -1;
+		}
 		io_puts(io, ".\r\n");
 	}
-	if (io->error)
+	if (io->error) {
+		s->end = "write error";
 		return -1;
+	}
 	return r == POP_CLOSE || r == POP_BYE ? -1 : 0;
 }
 
