@@ -48,6 +48,26 @@ check "at least $KILLS runs killed while running" test "$live" -ge "$KILLS"
 check "killed runs only failed by being killed" \
     sh -c "! grep -q . '$T/bg-err'"
 
+# Targeted kills: just after the first rename into new/, a few ms later,
+# i.e. inside the commit (renames, state file, flags on the server).
+if [ "$(id -u)" -eq 0 ]; then
+	runas="setpriv --reuid=$TUSER --regid=$TUSER --init-groups --"
+else
+	runas=""
+fi
+targeted=0 i=0
+while [ $i -lt "${TARGETED:-12}" ]; do
+	i=$((i+1))
+	python3 tests/mkcorpus.py --prefix "t$i." --seed $((100 + i)) \
+	    --mean 8000 "$T/corpus/t$i" 60
+	imap_put alice "$T"/corpus/t$i/*
+	out=$(python3 tests/killat.py --watch "$T/drop/new" --delay-max 0.004 \
+	    --seed "$i" -- $runas "$IMAPFETCH" -q -c "$T/f.conf")
+	[ "$out" = killed ] && targeted=$((targeted+1))
+done
+diag "$targeted targeted kills during the commit"
+check "targeted kills happened" test "$targeted" -ge $(( ${TARGETED:-12} / 2 ))
+
 fetch -c "$T/f.conf"
 is "the full run exits 0" "$rc" 0
 is "every message exactly once, byte for byte" "$(drop_hashes "$T/drop")" \
