@@ -105,45 +105,72 @@ keep_got(struct fctx *f, uint32_t uid)
 	f->ngot++;
 }
 
+/* 1 when uid was delivered before or is already in this batch. */
+static int
+seen_uid(const struct fctx *f, uint32_t uid)
+{
+	size_t	 i;
+
+	if (uidset_has(&f->mb->st.delivered, uid))
+		return 1;
+	for (i = 0; i < f->ngot; i++)
+		if (f->got[i].uid == uid)
+			return 1;
+	return 0;
+}
+
+/* The UID (0: none) and the body section (NULL: none) of a response. */
+static struct mailimap_msg_att_body_section *
+msg_parts(struct mailimap_msg_att *att, uint32_t *uid)
+{
+	struct mailimap_msg_att_body_section	*sec = NULL;
+	struct mailimap_msg_att_static		*st;
+	struct mailimap_msg_att_item		*it;
+	clistiter				*ci;
+
+	*uid = 0;
+	for (ci = clist_begin(att->att_list); ci != NULL; ci = clist_next(ci)) {
+		it = clist_content(ci);
+		if (it->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+			continue;
+		st = it->att_data.att_static;
+		if (st->att_type == MAILIMAP_MSG_ATT_UID)
+			*uid = st->att_data.att_uid;
+		else if (st->att_type == MAILIMAP_MSG_ATT_BODY_SECTION)
+			sec = st->att_data.att_body_section;
+	}
+	return sec;
+}
+
 /* One message's FETCH response is complete. */
 static void
 on_msg(struct mailimap_msg_att *att, void *arg)
 {
 	struct fctx				*f = arg;
-	struct mailimap_msg_att_body_section	*sec = NULL;
-	struct mailimap_msg_att_item		*it;
-	clistiter				*ci;
-	uint32_t				 uid = 0;
+	struct mailimap_msg_att_body_section	*sec;
+	uint32_t				 uid;
 
-	for (ci = clist_begin(att->att_list); ci != NULL; ci = clist_next(ci)) {
-		it = clist_content(ci);
-		if (it->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
-			continue;
-		if (it->att_data.att_static->att_type == MAILIMAP_MSG_ATT_UID)
-			uid = it->att_data.att_static->att_data.att_uid;
-		else if (it->att_data.att_static->att_type ==
-		    MAILIMAP_MSG_ATT_BODY_SECTION)
-			sec = it->att_data.att_static->att_data.att_body_section;
-	}
-	if (sec == NULL)
+	if ((sec = msg_parts(att, &uid)) == NULL)
 		return;		/* an unsolicited FLAGS update */
 	/* A body sent as a quoted string bypasses the body handler. */
 	if (f->cur == NULL && sec->sec_body_part != NULL)
 		write_body(f, sec->sec_body_part, sec->sec_length);
-	if (f->lerr == 0 && f->cur != NULL && uid != 0 &&
-	    deliver_finish(f->cur) == -1)
+	if (f->lerr == 0 && f->cur != NULL && uid != 0 && !seen_uid(f, uid)) {
+		if (deliver_finish(f->cur) == 0) {
+			keep_got(f, uid);
+			f->cur = NULL;
+			return;
+		}
 		f->lerr = errno;
-	if (f->lerr != 0 || f->cur == NULL || uid == 0) {
-		/* NIL body: the message vanished; it stays on the server. */
-		if (f->cur != NULL)
-			(void)deliver_drop(f->mb->dl, f->cur);
-		if (f->lerr == 0)
-			log_warnx("%s/%s: UID %u: no body received; left on "
-			    "the server", f->mb->acct->name, f->mb->name, uid);
-		f->cur = NULL;
-		return;
 	}
-	keep_got(f, uid);
+	/* NIL body (the message vanished), no UID: left on the server.
+	 * A UID sent twice is kept once; a local failure is reported
+	 * when the FETCH is over. */
+	if (f->lerr == 0 && (f->cur == NULL || uid == 0))
+		log_warnx("%s/%s: UID %u: no body or no UID received; left "
+		    "on the server", f->mb->acct->name, f->mb->name, uid);
+	if (f->cur != NULL)
+		(void)deliver_drop(f->mb->dl, f->cur);
 	f->cur = NULL;
 }
 
