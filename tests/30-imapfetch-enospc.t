@@ -18,7 +18,7 @@ if ! mount -t tmpfs -o size=3m,mode=0755 tmpfs "$T/small"; then
 	done_testing
 	exit
 fi
-trap 'umount "$T/small"; dovecot_stop; _cleanup' EXIT INT TERM
+at_exit 'umount "$T/small"'
 chown "$TUSER:" "$T/small"
 
 # About 6 MB in 250 messages: the first batch fits, a later one does not.

@@ -139,8 +139,11 @@ dovecot_start() {
 		diag "dovecot is not listening:"; diag "$(tail -20 "$DOVECOT_DIR/log")"
 		return 1
 	}
-	# lib.sh's EXIT trap removes $T; stop the server first.
-	trap 'dovecot_stop; _cleanup' EXIT INT TERM
+	# Stopped before lib.sh's exit trap removes $T (registered once).
+	if [ -z "${_dovecot_atexit:-}" ]; then
+		_dovecot_atexit=1
+		at_exit dovecot_stop
+	fi
 }
 
 dovecot_stop() {
