@@ -111,7 +111,7 @@ sync_recover(const struct account *a, struct deliver *dl, int statefd)
 
 static int
 mailboxes(const struct run *run, const struct account *a, struct deliver *dl,
-    int statefd)
+    int statefd, struct tally *t)
 {
 	struct conn	 c;
 	size_t		 i;
@@ -120,7 +120,7 @@ mailboxes(const struct run *run, const struct account *a, struct deliver *dl,
 	if ((r = conn_open(&c, a, run->conffile, run->verbose)) != 0)
 		return r;
 	for (i = 0; i < a->nmailboxes; i++) {
-		r = sync_mailbox(run, a, &c, dl, statefd, a->mailboxes[i]);
+		r = sync_mailbox(run, a, &c, dl, statefd, a->mailboxes[i], t);
 		worst = ex_worst(worst, r);
 		/* A broken connection or a local failure ends the account;
 		 * a mailbox the server refused does not. */
@@ -132,7 +132,7 @@ mailboxes(const struct run *run, const struct account *a, struct deliver *dl,
 }
 
 int
-account_run(const struct run *run, const struct account *a)
+account_run(const struct run *run, const struct account *a, struct tally *t)
 {
 	struct deliver	 dl;
 	int		 statefd = -1, lockfd = -1, r;
@@ -159,7 +159,10 @@ account_run(const struct run *run, const struct account *a)
 		goto done;
 	}
 	if ((r = sync_recover(a, &dl, statefd)) == 0)
-		r = mailboxes(run, a, &dl, statefd);
+		r = mailboxes(run, a, &dl, statefd, t);
+	/* Delivered is delivered, even if a later mailbox failed. */
+	if (t->nnew > 0 && a->on_new != NULL)
+		hook_on_new(a, t);
 done:
 	deliver_close(&dl);
 	if (lockfd != -1)

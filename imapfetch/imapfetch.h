@@ -40,7 +40,30 @@ struct tally {
 /* The worse of two exit codes (see the list above). */
 int	ex_worst(int a, int b);
 
-/* Fetches every mailbox of one account; returns 0 or an exit code. */
-int	account_run(const struct run *, const struct account *);
+/*
+ * Fetches every mailbox of one account, adding what it delivered to *t;
+ * runs on-new when there was new mail.  Returns 0 or an exit code.
+ */
+int	account_run(const struct run *, const struct account *, struct tally *);
+
+/* One account's outcome, for the metrics file. */
+struct outcome {
+	const struct account	*acct;
+	struct tally		 t;
+	int			 code;		/* exit code */
+};
+
+/*
+ * Runs the account's on-new command with sh -c, IMAPFETCH_ACCOUNT,
+ * IMAPFETCH_MAILDROP and IMAPFETCH_NEW in its environment.  A failure is
+ * logged; it changes nothing else.  hooks.c.
+ */
+void	hook_on_new(const struct account *, const struct tally *);
+
+/*
+ * Replaces the Prometheus textfile metrics-file (write, rename) with the
+ * outcome of this run.  0, or -1 after logging why.  hooks.c.
+ */
+int	hook_metrics(const char *path, const struct outcome *, size_t n);
 
 #endif

@@ -31,9 +31,24 @@ conf_error(void *arg, const char *file, int line, const char *msg)
 		fprintf(stderr, "imapfetch: %s: %s\n", file, msg);
 }
 
-/* The accounts to fetch: those named, or every one with an imap-host. */
+/* Runs one account and records its outcome. */
 static int
-run_accounts(const struct run *run, char **names, int nnames)
+one(const struct run *run, const struct account *a, struct outcome *o,
+    size_t *n)
+{
+	memset(&o[*n], 0, sizeof(o[*n]));
+	o[*n].acct = a;
+	o[*n].code = account_run(run, a, &o[*n].t);
+	return o[(*n)++].code;
+}
+
+/*
+ * The accounts to fetch: those named, or every one with an imap-host.
+ * o has room for one outcome per name or per account.
+ */
+static int
+run_accounts(const struct run *run, char **names, int nnames,
+    struct outcome *o, size_t *n)
 {
 	const struct account	*a;
 	size_t			 i;
@@ -49,14 +64,14 @@ run_accounts(const struct run *run, char **names, int nnames)
 			    run->conffile);
 			worst = ex_worst(worst, EX_CONFIG);
 		} else
-			worst = ex_worst(worst, account_run(run, a));
+			worst = ex_worst(worst, one(run, a, o, n));
 	}
 	if (nnames > 0)
 		return worst;
 	for (i = 0; i < run->conf->naccounts; i++) {
 		a = &run->conf->accounts[i];
 		if (a->imap_host != NULL)
-			worst = ex_worst(worst, account_run(run, a));
+			worst = ex_worst(worst, one(run, a, o, n));
 	}
 	return worst;
 }
@@ -66,6 +81,8 @@ main(int argc, char *argv[])
 {
 	struct conf	 conf;
 	struct run	 run;
+	struct outcome	*o;
+	size_t		 n = 0;
 	int		 ch, check = 0, r;
 
 	memset(&run, 0, sizeof(run));
@@ -100,7 +117,14 @@ main(int argc, char *argv[])
 		return EX_CONFIG;
 	}
 	run.conf = &conf;
-	r = check ? 0 : run_accounts(&run, argv + optind, argc - optind);
+	r = 0;
+	if (!check) {
+		o = xcalloc(conf.naccounts + argc + 1, sizeof(*o));
+		r = run_accounts(&run, argv + optind, argc - optind, o, &n);
+		if (conf.metrics_file != NULL)
+			(void)hook_metrics(conf.metrics_file, o, n);
+		free(o);
+	}
 	conf_free(&conf);
 	return r;
 }

@@ -354,7 +354,7 @@ done:
 
 int
 sync_mailbox(const struct run *run, const struct account *a, struct conn *c,
-    struct deliver *dl, int statefd, const char *name)
+    struct deliver *dl, int statefd, const char *name, struct tally *sum)
 {
 	struct mbox	 mb;
 	struct timespec	 t0;
@@ -377,6 +377,10 @@ sync_mailbox(const struct run *run, const struct account *a, struct conn *c,
 	r = sync_run(&mb);
 	if (r == 0 || mb.t.nnew > 0)
 		summary(&mb, &t0);
+	sum->nnew += mb.t.nnew;
+	sum->bytes += mb.t.bytes;
+	sum->skipped += mb.t.skipped;
+	sum->dups += mb.t.dups;
 	state_free(&mb.st);
 	msgindex_free(&mb.idx);
 	return r;

@@ -45,9 +45,9 @@ struct want {
 	uint32_t	 size;
 };
 
-/* Synchronises mailbox name of the account over c. */
+/* Synchronises mailbox name of the account over c; adds to *sum. */
 int	sync_mailbox(const struct run *, const struct account *, struct conn *,
-	    struct deliver *, int statefd, const char *name);
+	    struct deliver *, int statefd, const char *name, struct tally *sum);
 
 /*
  * Fetches w[0..n) in one UID FETCH, delivers them (steps 1-3 above) and

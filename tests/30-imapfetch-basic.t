@@ -46,6 +46,27 @@ is "-q exits 0" "$rc" 0
 is "-q prints nothing" "$(cat "$T/err")" ""
 is "-q still fetched" "$(ls "$T/drop/new" | wc -l)" 159
 
+# on-new runs after new mail (and only then); metrics-file is written.
+python3 tests/mkcorpus.py --prefix h --seed 8 "$T/h" 3
+imap_put alice "$T"/h/*
+{
+	printf 'metrics-file = %s/metrics.prom\n' "$T"
+	cat "$T/f.conf"
+	printf 'on-new = echo "$IMAPFETCH_ACCOUNT $IMAPFETCH_NEW" >> %s/on-new.log\n' "$T"
+} > "$T/h.conf"
+chown "$TUSER:" "$T/h.conf"
+fetch -c "$T/h.conf"
+is "on-new: exit 0" "$rc" 0
+is "on-new ran once with the count" "$(cat "$T/on-new.log" 2>/dev/null)" "alice 3"
+check "metrics: messages fetched" \
+    grep -q '^imapfetch_messages_fetched{account="alice"} 3$' "$T/metrics.prom"
+check "metrics: exit code" \
+    grep -q '^imapfetch_exit_code{account="alice"} 0$' "$T/metrics.prom"
+fetch -c "$T/h.conf"
+is "on-new: not run without new mail" "$(wc -l < "$T/on-new.log")" 1
+check "metrics: 0 fetched the second time" \
+    grep -q '^imapfetch_messages_fetched{account="alice"} 0$' "$T/metrics.prom"
+
 # STARTTLS on the plain port, and plaintext allowed on loopback.
 python3 tests/mkcorpus.py --prefix b --seed 4 "$T/b" 5
 imap_put bob "$T"/b/*
