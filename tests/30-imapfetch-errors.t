@@ -60,6 +60,15 @@ check "untrusted certificate: says why" grep -qi "certificate\|verify" "$T/err"
 is "untrusted certificate: nothing delivered" "$(ls "$T/drop/new" 2>/dev/null | wc -l)" 0
 is "untrusted certificate: nothing flagged" "$(imaptool unseen alice pw1)" 12
 
+# A trusted certificate for another name: the host name is checked.
+fetchconf "$T/name.conf" "$T/drop"
+sed -i "s/^imap-host = .*/imap-host = localhost/" "$T/name.conf"
+fetch -c "$T/name.conf"
+is "certificate for another name: exit 76" "$rc" 76
+check "certificate for another name: says so" grep -qi "name" "$T/err"
+is "certificate for another name: nothing delivered" \
+    "$(ls "$T/drop/new" 2>/dev/null | wc -l)" 0
+
 # The system store does not know our test CA either.
 sed -i "/^imap-ca-file/d" "$T/untrusted.conf"
 fetch -c "$T/untrusted.conf"

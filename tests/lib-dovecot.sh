@@ -4,7 +4,8 @@
 # here is a mock: it is the Debian dovecot-imapd package, configured for
 # this test alone.
 #
-#   mkca                      test CA + server certificate (CN/SAN 127.0.0.1)
+#   mkca                      test CA + server certificate (SAN IP 127.0.0.1
+#                             only: "localhost" is a name mismatch)
 #   dovecot_start             start it (IMAP_PORT, IMAPS_PORT set)
 #   dovecot_stop
 #   imap_user NAME PASSWORD   add an IMAP account, before dovecot_start
@@ -30,8 +31,8 @@ DOVECOT_DIR="$T/dovecot"
 IMAP_ROOT="$T/imap"
 CA_DIR="$T/ca"
 
-# A CA and a server certificate signed by it, valid for 127.0.0.1 and
-# localhost; also a second, unrelated CA for the "untrusted" cases.
+# A CA and a server certificate signed by it, valid for the address
+# 127.0.0.1 only; also a second, unrelated CA for the "untrusted" cases.
 mkca() {
 	mkdir -p "$CA_DIR"
 	(
@@ -43,7 +44,7 @@ mkca() {
 		done
 		openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
 		    -keyout server.key -out server.csr >/dev/null 2>&1 || exit 1
-		printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > ext
+		printf 'subjectAltName=IP:127.0.0.1\n' > ext
 		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key \
 		    -CAcreateserial -days 2 -extfile ext -out server.crt \
 		    >/dev/null 2>&1 || exit 1
