@@ -58,18 +58,30 @@ bench: deps all
 	sh tests/bench/run
 
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 popd/popd $(DESTDIR)$(SBINDIR)/popd
-	if [ -f imapfetch/imapfetch ]; then install -m 755 imapfetch/imapfetch $(DESTDIR)$(BINDIR)/imapfetch; fi
-	for m in man/*.8; do [ -f "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(MANDIR)/man8/; done; true
-	for m in man/*.5; do [ -f "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(MANDIR)/man5/; done; true
+	install -m 755 imapfetch/imapfetch $(DESTDIR)$(BINDIR)/imapfetch
+	install -m 644 man/imapfetch.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/popd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 man/popd.8 $(DESTDIR)$(MANDIR)/man8/
+
+# Service files are not installed by default: where they go depends on the
+# system.  make install-units UNITDIR=/etc/systemd/system
+UNITDIR	?= /etc/systemd/system
+install-units:
+	install -d $(DESTDIR)$(UNITDIR)
+	for u in units/*.socket units/*.service units/*.timer; do \
+	    sed -e 's|/usr/local/sbin|$(SBINDIR)|; s|/usr/local/bin|$(BINDIR)|' \
+	    -e 's|/etc/popd.conf|$(SYSCONFDIR)/popd.conf|' "$$u" \
+	    > $(DESTDIR)$(UNITDIR)/$${u#units/} || exit 1; done
 
 clean:
 	rm -f common/*.o common/*.d common/*.a popd/*.o popd/*.d popd/popd \
 	    imapfetch/*.o imapfetch/*.d imapfetch/imapfetch \
 	    tests/unit/*.o tests/unit/*.d tests/unit/*.t
 
-.PHONY: all deps check bench install clean
+.PHONY: all deps check bench install install-units clean
 .SECONDARY:
 
 -include $(wildcard common/*.d popd/*.d imapfetch/*.d tests/unit/*.d)
