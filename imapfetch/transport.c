@@ -68,6 +68,41 @@ trace(struct conn *c, const char *dir, const void *buf, size_t len)
 }
 
 /*
+ * After a read or write that returned n: 1 when it must be tried again
+ * (once the socket is ready for what libtls or the kernel asked), 0 when n
+ * is a result, -1 on failure with c->error set.  dir is POLLIN for reads
+ * and POLLOUT for writes; op names the operation in the log.
+ */
+static int
+conn_retry(struct conn *c, ssize_t n, short dir, const char *op)
+{
+	short	ev;
+
+	if (c->tls != NULL) {
+		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT)
+			ev = n == TLS_WANT_POLLIN ? POLLIN : POLLOUT;
+		else if (n == -1) {
+			log_warnx("%s: %s: TLS %s: %s", c->what, c->host, op,
+			    tls_error(c->tls));
+			c->error = EIO;
+			return -1;
+		} else
+			return 0;
+	} else if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		ev = dir;
+	else if (n == -1) {
+		c->error = errno;
+		return -1;
+	} else
+		return 0;
+	if (wait_fd(c, ev) == -1) {
+		c->error = errno;
+		return -1;
+	}
+	return 1;
+}
+
+/*
  * libetpan reads through this.  End of file is -1, never 0: libetpan's
  * literal reader loops forever on 0.
  */
@@ -76,35 +111,14 @@ drv_read(mailstream_low *low, void *buf, size_t len)
 {
 	struct conn	*c = low->data;
 	ssize_t		 n;
-	short		 ev;
+	int		 r;
 
-	for (;;) {
-		if (c->tls != NULL) {
-			n = tls_read(c->tls, buf, len);
-			if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT)
-				ev = n == TLS_WANT_POLLIN ? POLLIN : POLLOUT;
-			else if (n == -1) {
-				log_warnx("%s: %s: TLS read: %s", c->what,
-				    c->host, tls_error(c->tls));
-				c->error = EIO;
-				return -1;
-			} else
-				break;
-		} else {
-			n = read(c->fd, buf, len);
-			if (n == -1 && (errno == EAGAIN || errno == EINTR))
-				ev = POLLIN;
-			else if (n == -1) {
-				c->error = errno;
-				return -1;
-			} else
-				break;
-		}
-		if (wait_fd(c, ev) == -1) {
-			c->error = errno;
-			return -1;
-		}
-	}
+	do {
+		n = c->tls != NULL ? tls_read(c->tls, buf, len) :
+		    read(c->fd, buf, len);
+	} while ((r = conn_retry(c, n, POLLIN, "read")) == 1);
+	if (r == -1)
+		return -1;
 	if (n == 0) {
 		c->error = ECONNRESET;
 		return -1;
@@ -118,35 +132,14 @@ drv_write(mailstream_low *low, const void *buf, size_t len)
 {
 	struct conn	*c = low->data;
 	ssize_t		 n;
-	short		 ev;
+	int		 r;
 
-	for (;;) {
-		if (c->tls != NULL) {
-			n = tls_write(c->tls, buf, len);
-			if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT)
-				ev = n == TLS_WANT_POLLIN ? POLLIN : POLLOUT;
-			else if (n == -1) {
-				log_warnx("%s: %s: TLS write: %s", c->what,
-				    c->host, tls_error(c->tls));
-				c->error = EIO;
-				return -1;
-			} else
-				break;
-		} else {
-			n = write(c->fd, buf, len);
-			if (n == -1 && (errno == EAGAIN || errno == EINTR))
-				ev = POLLOUT;
-			else if (n == -1) {
-				c->error = errno;
-				return -1;
-			} else
-				break;
-		}
-		if (wait_fd(c, ev) == -1) {
-			c->error = errno;
-			return -1;
-		}
-	}
+	do {
+		n = c->tls != NULL ? tls_write(c->tls, buf, len) :
+		    write(c->fd, buf, len);
+	} while ((r = conn_retry(c, n, POLLOUT, "write")) == 1);
+	if (r == -1)
+		return -1;
 	trace(c, "C:", buf, n);
 	return n;
 }
