@@ -13,7 +13,7 @@ WERROR	?=
 
 WARN	= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(WERROR)
 HARDEN	= -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
-CPPFLAGS_ALL = -std=c11 -D_GNU_SOURCE -DSYSCONFDIR=\"$(SYSCONFDIR)\" -Icommon
+CPPFLAGS_ALL = -std=c11 -D_GNU_SOURCE -DSYSCONFDIR=\"$(SYSCONFDIR)\" -iquote common
 CFLAGS_ALL = $(CPPFLAGS_ALL) $(WARN) $(HARDEN) $(CFLAGS) -MMD -MP
 LDFLAGS_ALL = -pie $(LDFLAGS)
 

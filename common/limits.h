@@ -1,6 +1,7 @@
 /*
  * limits.h: every tunable of popd and imapfetch, in one place.
  * Change a number here, nowhere else.  Each says why it has its value.
+ * The Makefile finds it with -iquote, so <limits.h> stays the system's.
  */
 #ifndef POPD_LIMITS_H
 #define POPD_LIMITS_H

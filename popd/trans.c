@@ -4,6 +4,7 @@
  * QUIT hands the marks to maildrop_commit (the UPDATE state).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -243,8 +244,12 @@ cmd_top(struct session *s, char *arg)
 		return r_err(s, NULL, "Syntax: TOP msg n");
 	if ((r = msgno(s, argv[0], &i)) != POP_OK)
 		return r;
-	if (num_parse(argv[1], INT32_MAX, &lines) == -1)
+	/* Any count beyond a message's lines means all of them (fetchmail
+	 * asks for 99999999); only what is not a number is refused. */
+	if (num_parse(argv[1], UINT64_MAX, &lines) == -1)
 		return r_err(s, NULL, "Invalid line count");
+	if (lines > LLONG_MAX)
+		lines = LLONG_MAX;
 	if ((r = can_open(s, i)) != POP_OK)
 		return r;
 	s->arg_msg = i;
