@@ -109,7 +109,8 @@ auth_plain(struct session *s, char *ir)
 			explicit_bzero(line, sizeof(line));
 			if (r == IO_LONG || r == IO_BADCHAR)
 				return r_err(s, NULL, "Invalid response");
-			s->end = "eof";
+			s->end = r == IO_EOF ? "eof" : s->io.error == ETIMEDOUT ?
+			    "idle timeout" : "read error";
 			return POP_FAIL;
 		}
 		ir = line;
