@@ -66,7 +66,7 @@ struct session {
 	/* for the session's log line */
 	int			 bad_commands;
 	unsigned		 nretr, ndele;	/* RETRs; files removed */
-	unsigned long long	 retr_bytes;
+	unsigned long long	 retr_bytes;	/* octets of RETRs, as LIST counts */
 	const char		*end;		/* why it ended */
 	int			 verbose;
 };

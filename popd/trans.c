@@ -169,7 +169,6 @@ msg_body(struct session *s)
 	struct msg		*m = &s->msgs[s->arg_msg];
 	struct wire_enc		 e;
 	unsigned char		 buf[POPD_BLOCK];
-	unsigned long long	 before = s->io.wbytes + s->io.wlen;
 	ssize_t			 n;
 	int			 fd = s->arg_fd, r = 0;
 
@@ -196,7 +195,7 @@ msg_body(struct session *s)
 			    m->md.path, (unsigned long long)e.octets,
 			    (unsigned long long)m->md.size);
 		s->nretr++;
-		s->retr_bytes += s->io.wbytes + s->io.wlen - before;
+		s->retr_bytes += e.octets;
 		m->retrieved = 1;
 	}
 	return 0;
