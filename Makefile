@@ -43,10 +43,14 @@ popd/popd: $(POPD_OBJ) common/libcommon.a
 imapfetch/imapfetch: $(IMAPFETCH_OBJ) common/libcommon.a
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(IMAPFETCH_OBJ) common/libcommon.a -letpan -ltls
 
-# Unit tests: one C file each, linked with the popd objects but its main().
+# Unit tests: one C file each, linked with the popd and imapfetch objects
+# but their main()s.
 POPD_LIBOBJ = $(filter-out popd/main.o,$(POPD_OBJ))
-tests/unit/%.t: tests/unit/%.o tests/unit/tap.h $(POPD_LIBOBJ) common/libcommon.a
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(POPD_LIBOBJ) common/libcommon.a -ltls -lcrypt
+IMAPFETCH_LIBOBJ = $(filter-out imapfetch/main.o,$(IMAPFETCH_OBJ))
+UNIT_LIBOBJ = $(POPD_LIBOBJ) $(IMAPFETCH_LIBOBJ)
+tests/unit/%.t: tests/unit/%.o tests/unit/tap.h $(UNIT_LIBOBJ) common/libcommon.a
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(UNIT_LIBOBJ) common/libcommon.a \
+	    -letpan -ltls -lcrypt
 
 deps:
 	@sh .ci/deps
