@@ -1,0 +1,91 @@
+#!/bin/sh
+# A server that breaks the rules (tests/badimap.py, plaintext on loopback):
+# imapfetch must not crash, must not deliver a partial message or one it
+# did not ask for, must not touch what is not its own, and must exit with
+# the documented code.
+. tests/lib.sh
+
+PORT=$(free_port)
+BADPID=""
+# bad MODE: (re)starts badimap.py in MODE with an empty log.
+bad() {
+	[ -z "$BADPID" ] || { kill "$BADPID"; wait "$BADPID" 2>/dev/null; }
+	rm -f "$T/log"
+	python3 tests/badimap.py --port "$PORT" --log "$T/log" --mode "$1" &
+	BADPID=$!
+	wait_port "$PORT"
+}
+at_exit '[ -z "$BADPID" ] || kill "$BADPID"'
+
+# conf DROP [KEY = VALUE...]: account alice on badimap, 2 s timeouts, the
+# password from a file unless a line gives another source.
+conf() {
+	_d=$1; shift
+	printf 'pw1\n' > "$T/pass"
+	chmod 600 "$T/pass"
+	_pw="imap-password-file = $T/pass"
+	for _l in "$@"; do
+		case $_l in imap-pass*|imap-oauth2*) _pw="" ;; esac
+	done
+	{
+		printf '[alice]\nmaildrop = %s\nimap-host = 127.0.0.1\n' "$_d"
+		printf 'imap-port = %s\nimap-tls = none\nimap-user = alice\n' "$PORT"
+		printf 'imap-timeout = 2\n%s\n' "$_pw"
+		printf '%s\n' "$@"
+	} > "$T/c.conf"
+	chown "$TUSER:" "$T/c.conf" "$T/pass" 2>/dev/null || true
+}
+
+run() {
+	as_user "$IMAPFETCH" "$@" -c "$T/c.conf" 2>"$T/err"
+	rc=$?
+}
+
+count() { ls "$1" 2>/dev/null | wc -l; }
+
+# hashes DIR / want MODE UID...: sorted sha256 of the files in DIR, and
+# of the bodies badimap.py sends in MODE for those UIDs.
+hashes() { for _f in "$1"/*; do sha256sum < "$_f"; done | awk '{print $1}' | sort; }
+want() {
+	python3 -B -c 'import hashlib, sys; sys.path.insert(0, "tests")
+from badimap import body
+for u in sys.argv[2:]:
+    print(hashlib.sha256(body(int(u), sys.argv[1])).hexdigest())' "$@" | sort
+}
+
+# The server closes the connection inside a body literal: 69, nothing
+# delivered, no partial file left, nothing flagged.
+bad midliteral
+conf "$T/d1"
+run
+is "closed mid-literal: exit 69" "$rc" 69
+is "closed mid-literal: nothing in new/" "$(count "$T/d1/new")" 0
+is "closed mid-literal: tmp/ empty" "$(count "$T/d1/tmp")" 0
+check "closed mid-literal: nothing flagged" sh -c "! grep -q STORE '$T/log'"
+
+# A literal of 4 GB, of which 3 MB come: the same, and no crash.
+bad huge
+conf "$T/d2"
+run
+is "4 GB literal cut short: exit 69" "$rc" 69
+is "4 GB literal cut short: nothing in new/" "$(count "$T/d2/new")" 0
+is "4 GB literal cut short: tmp/ empty" "$(count "$T/d2/tmp")" 0
+
+# EXISTS, RECENT, EXPUNGE and FLAGS updates between the bodies.
+bad noise
+conf "$T/d3"
+run
+is "untagged noise mid-fetch: exit 0" "$rc" 0
+is "untagged noise mid-fetch: the 3 messages" "$(hashes "$T/d3/new")" \
+    "$(want noise 1 2 3)"
+
+# Bodies far larger than RFC822.SIZE said: delivered whole, byte for byte.
+bad bigger
+conf "$T/d4"
+run
+is "body larger than RFC822.SIZE: exit 0" "$rc" 0
+is "body larger than RFC822.SIZE: 3 delivered" "$(count "$T/d4/new")" 3
+is "body larger than RFC822.SIZE: whole bodies, byte for byte" \
+    "$(hashes "$T/d4/new")" "$(want bigger 1 2 3)"
+
+done_testing

@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""badimap.py: a scripted, plaintext IMAP server that misbehaves on purpose.
+
+  badimap.py --port P --log FILE --mode MODE [--count N]
+
+Not a model of any real server: it speaks just enough IMAP4rev1 for
+imapfetch to log in, SELECT, UID SEARCH, UID FETCH and UID STORE, and
+breaks the rules the way hostile or broken servers do.  Every command
+line it receives is appended to FILE (literals and SASL lines too), so a
+test can check what imapfetch sent.  Connections are served one after
+the other until it is killed.  The mailbox holds N unseen messages, UIDs
+1..N; in some modes one more, UID 99, that is already \\Seen.
+
+Modes:
+  plain        behaves (with UIDPLUS)
+  unasked      answers the size FETCH with an unsolicited FETCH for UID 99
+               (no RFC822.SIZE) and the body FETCH with UID 99's body too
+  bigger       RFC822.SIZE says 10 bytes; the bodies are 200000 bytes
+  midliteral   the first body literal says 100000 bytes; 5000 come, then
+               the connection closes
+  huge         the first body literal says 4000000000 bytes; 3 MB come,
+               then the connection closes
+  noise        EXISTS, RECENT, EXPUNGE and FLAGS updates between bodies
+  nouidplus    no UIDPLUS; UID 98 is another client's, flagged \\Deleted
+  xoauth2      AUTH=XOAUTH2 SASL-IR only: any token is refused the way
+               Gmail does it (a "+" challenge with an error, then NO)
+  loginonly    no AUTH=PLAIN: imapfetch must use LOGIN
+  stall        the body FETCH is never answered (the server hangs)
+"""
+import argparse
+import re
+import socket
+
+
+def body(uid, mode):
+    if mode == "bigger":
+        return (b"Subject: big %d\r\n\r\n" % uid) + b"x" * 199900 + b"\r\n"
+    return b"Message-ID: <%d@badimap>\r\nSubject: m%d\r\n\r\nbody %d\r\n" % (
+        uid, uid, uid)
+
+
+class Box:
+    def __init__(self, n, mode):
+        self.flags = {u: set() for u in range(1, n + 1)}
+        if mode == "unasked":
+            self.flags[99] = {"\\Seen"}
+        if mode == "nouidplus":
+            self.flags[98] = {"\\Seen", "\\Deleted"}
+
+    def uids(self):
+        return sorted(self.flags)
+
+    def seq(self, uid):
+        return self.uids().index(uid) + 1
+
+
+def parse_set(s, box):
+    out = []
+    top = max(box.uids() or [0])
+    for part in s.split(","):
+        lo, _, hi = part.partition(":")
+        lo = top if lo == "*" else int(lo)
+        hi = lo if not hi else (top if hi == "*" else int(hi))
+        lo, hi = min(lo, hi), max(lo, hi)
+        out += [u for u in box.uids() if lo <= u <= hi]
+    return out
+
+
+class Conn:
+    def __init__(self, sock, log, mode, box):
+        self.s, self.log, self.mode, self.box = sock, log, mode, box
+        self.buf = b""
+
+    def note(self, data):
+        with open(self.log, "ab") as f:
+            f.write(data.rstrip(b"\r\n") + b"\n")
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError
+            self.buf += d
+        ln, self.buf = self.buf.split(b"\r\n", 1)
+        self.note(ln)
+        return ln.decode("latin-1")
+
+    def send(self, data):
+        self.s.sendall(data if isinstance(data, bytes) else data.encode())
+
+    def caps(self):
+        c = "IMAP4rev1"
+        if self.mode == "xoauth2":
+            return c + " SASL-IR AUTH=XOAUTH2"
+        if self.mode != "loginonly":
+            c += " SASL-IR AUTH=PLAIN"
+        if self.mode != "nouidplus":
+            c += " UIDPLUS"
+        return c
+
+    def fetch_sizes(self, tag, uids):
+        for u in uids:
+            self.send("* %d FETCH (UID %d RFC822.SIZE %d)\r\n" % (
+                self.box.seq(u), u,
+                10 if self.mode == "bigger" else len(body(u, self.mode))))
+        if self.mode == "unasked":
+            self.send("* %d FETCH (UID 99 FLAGS (\\Seen))\r\n" %
+                      self.box.seq(99))
+        self.send("%s OK done\r\n" % tag)
+
+    def fetch_bodies(self, tag, uids):
+        if self.mode == "stall":
+            return
+        if self.mode == "unasked":
+            uids = uids + [99]
+        for i, u in enumerate(uids):
+            b = body(u, self.mode)
+            head = "* %d FETCH (UID %d BODY[] {%d}\r\n" % (
+                self.box.seq(u), u, len(b))
+            if i == 0 and self.mode == "midliteral":
+                self.send("* 1 FETCH (UID %d BODY[] {100000}\r\n" % u)
+                self.send(b"y" * 5000)
+                raise EOFError
+            if i == 0 and self.mode == "huge":
+                self.send("* 1 FETCH (UID %d BODY[] {4000000000}\r\n" % u)
+                for _ in range(48):
+                    self.send(b"z" * 65536)
+                raise EOFError
+            self.send(head.encode() + b + b")\r\n")
+            if self.mode == "noise":
+                self.send("* 7 EXISTS\r\n* 1 RECENT\r\n"
+                          "* 5 FETCH (FLAGS (\\Seen))\r\n")
+        if self.mode == "noise":
+            self.send("* 2 EXPUNGE\r\n")
+        self.send("%s OK done\r\n" % tag)
+
+    def search(self, tag, args):
+        u = self.box.uids()
+        if "DELETED" in args:
+            u = [x for x in u if "\\Deleted" in self.box.flags[x]]
+        if "UNSEEN" in args:
+            u = [x for x in u if "\\Seen" not in self.box.flags[x]]
+        self.send("* SEARCH%s\r\n%s OK done\r\n" % (
+            "".join(" %d" % x for x in u), tag))
+
+    def store(self, tag, args):
+        m = re.match(r"(\S+) \+FLAGS\.SILENT \((.*)\)", args)
+        for u in parse_set(m.group(1), self.box):
+            self.box.flags[u] |= set(m.group(2).split())
+        self.send("%s OK done\r\n" % tag)
+
+    def expunge(self, tag, uids):
+        for u in uids:
+            if "\\Deleted" in self.box.flags.get(u, ()):
+                self.send("* %d EXPUNGE\r\n" % self.box.seq(u))
+                del self.box.flags[u]
+        self.send("%s OK done\r\n" % tag)
+
+    def authenticate(self, tag, args):
+        if self.mode == "xoauth2":
+            # Gmail: the error as a challenge, an empty answer, then NO.
+            self.send("+ eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIn0=\r\n")
+            self.line()
+            self.send("%s NO [AUTHENTICATIONFAILED] Invalid credentials\r\n"
+                      % tag)
+            return
+        if " " not in args:
+            self.send("+ \r\n")
+            self.line()
+        self.send("%s OK [CAPABILITY %s] in\r\n" % (tag, self.caps()))
+
+    def command(self, ln):
+        tag, _, rest = ln.partition(" ")
+        cmd, _, args = rest.partition(" ")
+        cmd = cmd.upper()
+        if cmd == "UID":
+            cmd, _, args = args.partition(" ")
+            cmd = "UID " + cmd.upper()
+        m = re.match(r".*\{(\d+)\}$", ln)
+        if m:				# a literal argument: take it too
+            self.send("+ go on\r\n")
+            need = int(m.group(1))
+            while len(self.buf) < need:
+                self.buf += self.s.recv(65536)
+            self.note(self.buf[:need])
+            self.buf = self.buf[need:]
+            self.line()
+        if cmd == "CAPABILITY":
+            self.send("* CAPABILITY %s\r\n%s OK done\r\n" % (self.caps(), tag))
+        elif cmd == "AUTHENTICATE":
+            self.authenticate(tag, args)
+        elif cmd == "LOGIN":
+            self.send("%s OK logged in\r\n" % tag)
+        elif cmd in ("SELECT", "EXAMINE"):
+            self.send("* %d EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n"
+                      "* OK [UIDNEXT 100] n\r\n%s OK [READ-WRITE] done\r\n"
+                      % (len(self.box.uids()), tag))
+        elif cmd == "UID SEARCH":
+            self.search(tag, args)
+        elif cmd == "UID FETCH":
+            uids = parse_set(args.split(" ", 1)[0], self.box)
+            if "RFC822.SIZE" in args:
+                self.fetch_sizes(tag, uids)
+            else:
+                self.fetch_bodies(tag, uids)
+        elif cmd == "UID STORE":
+            self.store(tag, args)
+        elif cmd == "UID EXPUNGE":
+            self.expunge(tag, parse_set(args, self.box))
+        elif cmd == "EXPUNGE":
+            self.expunge(tag, self.box.uids())
+        elif cmd == "LOGOUT":
+            self.send("* BYE bye\r\n%s OK done\r\n" % tag)
+            raise EOFError
+        elif cmd == "NOOP":
+            self.send("%s OK done\r\n" % tag)
+        else:
+            self.send("%s BAD what\r\n" % tag)
+
+    def run(self):
+        self.send("* OK [CAPABILITY %s] badimap ready\r\n" % self.caps())
+        try:
+            while True:
+                self.command(self.line())
+        except (EOFError, ConnectionError):
+            pass
+        self.s.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--mode", default="plain")
+    ap.add_argument("--count", type=int, default=3)
+    a = ap.parse_args()
+    box = Box(a.count, a.mode)
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", a.port))
+    ls.listen(4)
+    while True:
+        s, _ = ls.accept()
+        s.settimeout(30)
+        try:
+            Conn(s, a.log, a.mode, box).run()
+        except socket.timeout:
+            s.close()
+
+
+if __name__ == "__main__":
+    main()
