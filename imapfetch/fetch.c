@@ -29,6 +29,7 @@ struct fctx {
 	int		 lerr;		/* errno of the first local failure */
 	struct got	*got;
 	size_t		 ngot, cap;
+	const struct want *w;		/* asked for, sorted by UID */
 	size_t		 batch;		/* messages asked for */
 	time_t		 shown;		/* last progress line */
 };
@@ -119,6 +120,27 @@ seen_uid(const struct fctx *f, uint32_t uid)
 	return 0;
 }
 
+static int
+cmp_uid_want(const void *key, const void *elt)
+{
+	uint32_t	 uid = *(const uint32_t *)key;
+
+	return uid < ((const struct want *)elt)->uid ? -1 :
+	    uid > ((const struct want *)elt)->uid;
+}
+
+/*
+ * 1 when uid is one this FETCH asked for.  A body for another UID is
+ * refused: it may be \Seen, or above max-message-size, and recording it
+ * as delivered would flag it.
+ */
+static int
+asked(const struct fctx *f, uint32_t uid)
+{
+	return bsearch(&uid, f->w, f->batch, sizeof(*f->w), cmp_uid_want)
+	    != NULL;
+}
+
 /* The UID (0: none) and the body section (NULL: none) of a response. */
 static struct mailimap_msg_att_body_section *
 msg_parts(struct mailimap_msg_att *att, uint32_t *uid)
@@ -155,18 +177,21 @@ on_msg(struct mailimap_msg_att *att, void *arg)
 	/* A body sent as a quoted string bypasses the body handler. */
 	if (f->cur == NULL && sec->sec_body_part != NULL)
 		write_body(f, sec->sec_body_part, sec->sec_length);
-	if (f->lerr == 0 && f->cur != NULL && uid != 0 && !seen_uid(f, uid)) {
+	if (uid != 0 && !asked(f, uid))
+		log_warnx("%s/%s: UID %u: sent but not asked for; ignored",
+		    f->mb->acct->name, f->mb->name, uid);
+	else if (f->lerr == 0 && f->cur != NULL && uid != 0 &&
+	    !seen_uid(f, uid)) {
 		if (deliver_finish(f->cur) == 0) {
 			keep_got(f, uid);
 			f->cur = NULL;
 			return;
 		}
 		f->lerr = errno;
-	}
-	/* NIL body (the message vanished), no UID: left on the server.
-	 * A UID sent twice is kept once; a local failure is reported
-	 * when the FETCH is over. */
-	if (f->lerr == 0 && (f->cur == NULL || uid == 0))
+	} else if (f->lerr == 0 && (f->cur == NULL || uid == 0))
+		/* NIL body (the message vanished), no UID: left on the
+		 * server.  A UID sent twice is kept once; a local failure
+		 * is reported when the FETCH is over. */
 		log_warnx("%s/%s: UID %u: no body or no UID received; left "
 		    "on the server", f->mb->acct->name, f->mb->name, uid);
 	if (f->cur != NULL)
@@ -312,6 +337,7 @@ fetch_batch(struct mbox *mb, const struct want *w, size_t n)
 
 	memset(&f, 0, sizeof(f));
 	f.mb = mb;
+	f.w = w;
 	f.batch = n;
 	r = fetch_bodies(mb, &f, w, n);
 	if (r == 0 && f.lerr != 0)

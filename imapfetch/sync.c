@@ -16,6 +16,14 @@
 
 #define UIDS_PER_COMMAND	500	/* keeps command lines short */
 
+static int
+cmp_uid(const void *a, const void *b)
+{
+	uint32_t	 x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static struct mailimap_search_key *
 key_type(int type)
 {
@@ -123,6 +131,8 @@ search(struct mbox *mb, uint32_t **fetch, size_t *nfetch, uint32_t **flag,
 			(*fetch)[(*nfetch)++] = uid;
 	}
 	mailimap_search_result_free(res);
+	/* Sorted, so that answers can be checked against it (sizes). */
+	qsort(*fetch, *nfetch, sizeof(**fetch), cmp_uid);
 	return 0;
 }
 
@@ -134,37 +144,49 @@ cmp_want(const void *a, const void *b)
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
-/* Adds the (UID, RFC822.SIZE) pairs of one FETCH result to *w. */
+/*
+ * Adds the (UID, RFC822.SIZE) pairs of one FETCH result to *w.  Only UIDs
+ * in asked (sorted) count: a server may add FETCH responses of its own
+ * (a flag changed by another client), and taking those would fetch a
+ * message the search did not return, and one of unknown size.
+ */
 static void
-collect_sizes(clist *res, struct want *w, size_t *nw, size_t max)
+collect_sizes(clist *res, const uint32_t *asked, size_t nasked,
+    struct want *w, size_t *nw)
 {
-	struct mailimap_msg_att		*att;
+	struct mailimap_msg_att_static	*st;
 	struct mailimap_msg_att_item	*it;
 	clistiter			*ci, *ai;
 	struct want			 one;
+	int				 sized;
 
 	for (ci = clist_begin(res); ci != NULL; ci = clist_next(ci)) {
-		att = clist_content(ci);
 		memset(&one, 0, sizeof(one));
-		for (ai = clist_begin(att->att_list); ai != NULL;
+		sized = 0;
+		for (ai = clist_begin(((struct mailimap_msg_att *)
+		    clist_content(ci))->att_list); ai != NULL;
 		    ai = clist_next(ai)) {
 			it = clist_content(ai);
 			if (it->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
 				continue;
-			if (it->att_data.att_static->att_type ==
-			    MAILIMAP_MSG_ATT_UID)
-				one.uid = it->att_data.att_static->att_data.att_uid;
-			else if (it->att_data.att_static->att_type ==
-			    MAILIMAP_MSG_ATT_RFC822_SIZE)
-				one.size = it->att_data.att_static->att_data.
-				    att_rfc822_size;
+			st = it->att_data.att_static;
+			if (st->att_type == MAILIMAP_MSG_ATT_UID)
+				one.uid = st->att_data.att_uid;
+			else if (st->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE) {
+				one.size = st->att_data.att_rfc822_size;
+				sized = 1;
+			}
 		}
-		if (one.uid != 0 && *nw < max)
+		if (sized && *nw < nasked && bsearch(&one.uid, asked, nasked,
+		    sizeof(*asked), cmp_uid) != NULL)
 			w[(*nw)++] = one;
 	}
 }
 
-/* UID FETCH (RFC822.SIZE) for uids, in chunks; *w sorted by UID. */
+/*
+ * UID FETCH (RFC822.SIZE) for uids (sorted), in chunks; *w sorted by UID,
+ * each UID once.
+ */
 static int
 sizes(struct mbox *mb, const uint32_t *uids, size_t n, struct want **w,
     size_t *nw)
@@ -172,7 +194,7 @@ sizes(struct mbox *mb, const uint32_t *uids, size_t n, struct want **w,
 	struct mailimap_fetch_type	*ft;
 	struct mailimap_set		*set;
 	clist				*res;
-	size_t				 i, chunk;
+	size_t				 i, j, chunk;
 	int				 r = 0;
 
 	*w = xreallocarray(NULL, n + 1, sizeof(**w));
@@ -192,11 +214,16 @@ sizes(struct mbox *mb, const uint32_t *uids, size_t n, struct want **w,
 			r = conn_fail(mb->conn, r, "UID FETCH (RFC822.SIZE)");
 			break;
 		}
-		collect_sizes(res, *w, nw, n);
+		collect_sizes(res, uids, n, *w, nw);
 		mailimap_fetch_list_free(res);
 	}
 	mailimap_fetch_type_free(ft);
 	qsort(*w, *nw, sizeof(**w), cmp_want);
+	/* A UID answered twice is fetched once. */
+	for (i = j = 0; i < *nw; i++)
+		if (j == 0 || (*w)[j - 1].uid != (*w)[i].uid)
+			(*w)[j++] = (*w)[i];
+	*nw = j;
 	return r;
 }
 

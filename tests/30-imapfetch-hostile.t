@@ -88,4 +88,16 @@ is "body larger than RFC822.SIZE: 3 delivered" "$(count "$T/d4/new")" 3
 is "body larger than RFC822.SIZE: whole bodies, byte for byte" \
     "$(hashes "$T/d4/new")" "$(want bigger 1 2 3)"
 
+# A FETCH for a UID not asked for, already \Seen, in the size answer and
+# with a body: neither delivered nor flagged (it would bypass the UNSEEN
+# search and max-message-size).
+bad unasked
+conf "$T/d5"
+run
+is "UID not asked for: exit 0" "$rc" 0
+is "UID not asked for: only the 3 asked for" "$(hashes "$T/d5/new")" \
+    "$(want unasked 1 2 3)"
+is "UID not asked for: only those flagged" "$(grep STORE "$T/log" | cut -d' ' -f2-4)" \
+    "UID STORE 1,2,3"
+
 done_testing
