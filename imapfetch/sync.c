@@ -227,6 +227,46 @@ sizes(struct mbox *mb, const uint32_t *uids, size_t n, struct want **w,
 	return r;
 }
 
+/*
+ * Without UIDPLUS only EXPUNGE is left, and it removes every message
+ * flagged \Deleted: also those another client flagged (and may still
+ * undelete).  So it is sent only when every \Deleted message is one we
+ * delivered; otherwise ours stay flagged and a later run tries again.
+ * (Another client may flag one between the SEARCH and the EXPUNGE: a
+ * window of one round trip.)
+ */
+static int
+expunge_plain(struct mbox *mb)
+{
+	struct mailimap_search_key	*k;
+	clist				*res = NULL;
+	clistiter			*ci;
+	unsigned long			 others = 0;
+	int				 r;
+
+	k = key_type(MAILIMAP_SEARCH_KEY_DELETED);
+	r = mailimap_uid_search(mb->conn->imap, NULL, k, &res);
+	mailimap_search_key_free(k);
+	if (r != MAILIMAP_NO_ERROR)
+		return conn_fail(mb->conn, r, "UID SEARCH DELETED");
+	for (ci = clist_begin(res); ci != NULL; ci = clist_next(ci))
+		if (!uidset_has(&mb->st.delivered,
+		    *(uint32_t *)clist_content(ci)))
+			others++;
+	mailimap_search_result_free(res);
+	if (others > 0) {
+		if (!mb->run->quiet)
+			log_info("%s/%s: %lu messages flagged \\Deleted by "
+			    "another client; without UIDPLUS, EXPUNGE would "
+			    "remove them too: not expunging", mb->acct->name,
+			    mb->name, others);
+		return 0;
+	}
+	if ((r = mailimap_expunge(mb->conn->imap)) != MAILIMAP_NO_ERROR)
+		return conn_fail(mb->conn, r, "EXPUNGE");
+	return 0;
+}
+
 int
 sync_flag(struct mbox *mb, const uint32_t *uids, size_t n)
 {
@@ -235,11 +275,12 @@ sync_flag(struct mbox *mb, const uint32_t *uids, size_t n)
 	struct mailimap_set		*set;
 	mailimap			*imap = mb->conn->imap;
 	size_t				 i, chunk;
-	int				 r = MAILIMAP_NO_ERROR, del;
+	int				 r = MAILIMAP_NO_ERROR, del, uidplus;
 
 	if (mb->acct->after_fetch == AF_NONE || n == 0)
 		return 0;
 	del = mb->acct->after_fetch == AF_DELETE;
+	uidplus = mailimap_has_uidplus(imap);
 	for (i = 0; i < n && r == MAILIMAP_NO_ERROR; i += chunk) {
 		chunk = n - i < UIDS_PER_COMMAND ? n - i : UIDS_PER_COMMAND;
 		fl = mailimap_flag_list_new_empty();
@@ -248,17 +289,16 @@ sync_flag(struct mbox *mb, const uint32_t *uids, size_t n)
 		att = mailimap_store_att_flags_new_add_flags_silent(fl);
 		set = uid_set(uids + i, chunk);
 		r = mailimap_uid_store(imap, set, att);
-		if (r == MAILIMAP_NO_ERROR && del)
-			r = mailimap_has_uidplus(imap) ?
-			    mailimap_uid_expunge(imap, set) :
-			    mailimap_expunge(imap);
+		if (r == MAILIMAP_NO_ERROR && del && uidplus)
+			r = mailimap_uid_expunge(imap, set);
 		mailimap_store_att_flags_free(att);
 		mailimap_set_free(set);
 	}
 	if (r != MAILIMAP_NO_ERROR)
 		return conn_fail(mb->conn, r, del ? "UID STORE \\Deleted" :
 		    "UID STORE \\Seen");
-	return 0;
+	/* The UIDs are in the state by now: expunge_plain counts them ours. */
+	return del && !uidplus ? expunge_plain(mb) : 0;
 }
 
 /* Batches capped by count and bytes; skips what is too large. */

@@ -100,4 +100,23 @@ is "UID not asked for: only the 3 asked for" "$(hashes "$T/d5/new")" \
 is "UID not asked for: only those flagged" "$(grep STORE "$T/log" | cut -d' ' -f2-4)" \
     "UID STORE 1,2,3"
 
+# after-fetch = delete on a server without UIDPLUS: EXPUNGE would also
+# remove what another client flagged \Deleted (and might undelete), so it
+# is not sent then; ours stay \Deleted.  Alone, ours are expunged.
+bad nouidplus
+conf "$T/d6" "after-fetch = delete"
+run
+is "no UIDPLUS, another client's \\Deleted: exit 0" "$rc" 0
+is "no UIDPLUS, another client's \\Deleted: 3 delivered" "$(count "$T/d6/new")" 3
+check "no UIDPLUS, another client's \\Deleted: ours flagged" \
+    grep -q "UID STORE 1,2,3 +FLAGS.SILENT (.Deleted)" "$T/log"
+check "no UIDPLUS, another client's \\Deleted: no EXPUNGE" \
+    sh -c "! grep -q '^[0-9]* EXPUNGE' '$T/log'"
+check "no UIDPLUS, another client's \\Deleted: says why" grep -q "UIDPLUS" "$T/err"
+bad nouidplus-alone
+conf "$T/d7" "after-fetch = delete"
+run
+is "no UIDPLUS, only ours \\Deleted: exit 0" "$rc" 0
+check "no UIDPLUS, only ours \\Deleted: EXPUNGE" grep -q "^[0-9]* EXPUNGE" "$T/log"
+
 done_testing

@@ -22,6 +22,7 @@ Modes:
                then the connection closes
   noise        EXISTS, RECENT, EXPUNGE and FLAGS updates between bodies
   nouidplus    no UIDPLUS; UID 98 is another client's, flagged \\Deleted
+  nouidplus-alone  no UIDPLUS, and no other message flagged \\Deleted
   xoauth2      AUTH=XOAUTH2 SASL-IR only: any token is refused the way
                Gmail does it (a "+" challenge with an error, then NO)
   loginonly    no AUTH=PLAIN: imapfetch must use LOGIN
@@ -94,7 +95,7 @@ class Conn:
             return c + " SASL-IR AUTH=XOAUTH2"
         if self.mode != "loginonly":
             c += " SASL-IR AUTH=PLAIN"
-        if self.mode != "nouidplus":
+        if not self.mode.startswith("nouidplus"):
             c += " UIDPLUS"
         return c
 
