@@ -20,6 +20,10 @@
 #include "auth.h"
 #include "transport.h"
 
+/* Challenges answered in one AUTHENTICATE: ours take one, and one more
+ * brings XOAUTH2's error; a server sending more is not talking SASL. */
+#define AUTH_CHALLENGES_MAX	3
+
 void
 auth_base64(const unsigned char *in, size_t len, char *out)
 {
@@ -191,36 +195,13 @@ rejected(struct conn *c, const char *how)
 	return EX_NOPERM;
 }
 
-/* Sends "AUTHENTICATE mech" with ir, in the first line when the server
- * allows SASL-IR, else after its continuation request. */
+/* The tagged answer to AUTHENTICATE, its line already read. */
 static int
-authenticate(struct conn *c, const char *mech, const char *ir)
+auth_result(struct conn *c)
 {
-	mailstream			*s = c->imap->imap_stream;
 	struct mailimap_response	*rsp = NULL;
-	char				*line;
-	int				 r, ok, sasl_ir;
+	int				 r, ok;
 
-	sasl_ir = mailimap_has_extension(c->imap, "SASL-IR");
-	c->secret = 1;
-	if (mailimap_send_current_tag(c->imap) != MAILIMAP_NO_ERROR ||
-	    mailstream_write(s, "AUTHENTICATE ", 13) == -1 ||
-	    mailstream_write(s, mech, strlen(mech)) == -1 ||
-	    (sasl_ir && (mailstream_write(s, " ", 1) == -1 ||
-	    mailstream_write(s, ir, strlen(ir)) == -1)) ||
-	    mailstream_write(s, "\r\n", 2) == -1 ||
-	    mailstream_flush(s) == -1)
-		goto stream;
-	if ((line = mailimap_read_line(c->imap)) == NULL)
-		goto stream;
-	if (!sasl_ir && line[0] == '+') {
-		if (mailstream_write(s, ir, strlen(ir)) == -1 ||
-		    mailstream_write(s, "\r\n", 2) == -1 ||
-		    mailstream_flush(s) == -1 ||
-		    mailimap_read_line(c->imap) == NULL)
-			goto stream;
-	}
-	c->secret = 0;
 	if ((r = mailimap_parse_response(c->imap, &rsp)) != MAILIMAP_NO_ERROR)
 		return conn_fail(c, r, "AUTHENTICATE");
 	ok = rsp->rsp_resp_done->rsp_type == MAILIMAP_RESP_DONE_TYPE_TAGGED &&
@@ -231,6 +212,51 @@ authenticate(struct conn *c, const char *mech, const char *ir)
 		return rejected(c, "AUTHENTICATE");
 	c->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
 	return 0;
+}
+
+/*
+ * Sends "AUTHENTICATE mech" with ir, in the first line when the server
+ * allows SASL-IR, else after its continuation request.  A challenge after
+ * ir means failure (XOAUTH2 sends its error so, RFC 7628 3.2.3): an empty
+ * line answers it, and the server then says NO.  Without that answer
+ * both sides would wait for each other until imap-timeout.
+ */
+static int
+authenticate(struct conn *c, const char *mech, const char *ir)
+{
+	mailstream	*s = c->imap->imap_stream;
+	char		*line;
+	int		 sent, round;
+
+	sent = mailimap_has_extension(c->imap, "SASL-IR");
+	c->secret = 1;
+	if (mailimap_send_current_tag(c->imap) != MAILIMAP_NO_ERROR ||
+	    mailstream_write(s, "AUTHENTICATE ", 13) == -1 ||
+	    mailstream_write(s, mech, strlen(mech)) == -1 ||
+	    (sent && (mailstream_write(s, " ", 1) == -1 ||
+	    mailstream_write(s, ir, strlen(ir)) == -1)) ||
+	    mailstream_write(s, "\r\n", 2) == -1 ||
+	    mailstream_flush(s) == -1)
+		goto stream;
+	for (round = 0; (line = mailimap_read_line(c->imap)) != NULL &&
+	    line[0] == '+'; round++) {
+		if (round == AUTH_CHALLENGES_MAX) {
+			c->secret = 0;
+			c->error = EPROTO;
+			log_warnx("%s: %s: AUTHENTICATE: challenges without "
+			    "end", c->what, c->host);
+			return EX_PROTOCOL;
+		}
+		if ((!sent && mailstream_write(s, ir, strlen(ir)) == -1) ||
+		    mailstream_write(s, "\r\n", 2) == -1 ||
+		    mailstream_flush(s) == -1)
+			goto stream;
+		sent = 1;
+	}
+	c->secret = 0;
+	if (line == NULL)
+		goto stream;
+	return auth_result(c);
 stream:
 	c->secret = 0;
 	return conn_fail(c, MAILIMAP_ERROR_STREAM, "AUTHENTICATE");

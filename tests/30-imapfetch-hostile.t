@@ -119,4 +119,37 @@ run
 is "no UIDPLUS, only ours \\Deleted: exit 0" "$rc" 0
 check "no UIDPLUS, only ours \\Deleted: EXPUNGE" grep -q "^[0-9]* EXPUNGE" "$T/log"
 
+# XOAUTH2 refused the way Gmail does it: the error comes as a challenge,
+# the client answers with an empty line, then NO.  That is a rejection
+# (77), at once, not a wait for imap-timeout; the token stays masked.
+bad xoauth2
+conf "$T/d8" "imap-oauth2-command = echo tok3n"
+t0=$(date +%s%N)
+run -v
+t1=$(date +%s%N)
+is "XOAUTH2 refused: exit 77" "$rc" 77
+check "XOAUTH2 refused: at once ($(( (t1 - t0) / 1000000 )) ms)" \
+    test $(( (t1 - t0) / 1000000 )) -lt 1500
+check "XOAUTH2 refused: says rejected" grep -q "rejected" "$T/err"
+check "XOAUTH2 refused: the token is not in the -v trace" \
+    sh -c "! grep -q 'tok3n\|dG9rM24\|dXNlcj1hbGljZQFhdXRoPUJlYXJlciB0b2szbgEB' '$T/err'"
+
+# The secret is masked in the -v trace whichever way it goes: AUTHENTICATE
+# PLAIN after a continuation (no SASL-IR), LOGIN (no AUTH=PLAIN).
+bad nosaslir
+conf "$T/d9"
+run -v
+is "PLAIN without SASL-IR: exit 0" "$rc" 0
+check "PLAIN without SASL-IR: sent after the continuation" \
+    grep -q "^[0-9]* AUTHENTICATE PLAIN$" "$T/log"
+check "PLAIN without SASL-IR: masked in the trace" \
+    sh -c "grep -q 'secret masked' '$T/err' && ! grep -q 'AGFsaWNlAHB3MQ\|pw1' '$T/err'"
+bad loginonly
+conf "$T/d10"
+run -v
+is "LOGIN: exit 0" "$rc" 0
+check "LOGIN: used" grep -q "^[0-9]* LOGIN " "$T/log"
+check "LOGIN: masked in the trace" \
+    sh -c "grep -q 'secret masked' '$T/err' && ! grep -q 'pw1' '$T/err'"
+
 done_testing

@@ -25,6 +25,7 @@ Modes:
   nouidplus-alone  no UIDPLUS, and no other message flagged \\Deleted
   xoauth2      AUTH=XOAUTH2 SASL-IR only: any token is refused the way
                Gmail does it (a "+" challenge with an error, then NO)
+  nosaslir     AUTH=PLAIN without SASL-IR: the response after a "+"
   loginonly    no AUTH=PLAIN: imapfetch must use LOGIN
   stall        the body FETCH is never answered (the server hangs)
 """
@@ -93,7 +94,9 @@ class Conn:
         c = "IMAP4rev1"
         if self.mode == "xoauth2":
             return c + " SASL-IR AUTH=XOAUTH2"
-        if self.mode != "loginonly":
+        if self.mode == "nosaslir":
+            c += " AUTH=PLAIN"
+        elif self.mode != "loginonly":
             c += " SASL-IR AUTH=PLAIN"
         if not self.mode.startswith("nouidplus"):
             c += " UIDPLUS"
