@@ -7,7 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +18,7 @@
 #include "log.h"
 #include "util.h"
 #include "auth.h"
+#include "child.h"
 #include "transport.h"
 
 /* Challenges answered in one AUTHENTICATE: ours take one, and one more
@@ -51,15 +52,25 @@ auth_base64(const unsigned char *in, size_t len, char *out)
 	*out = '\0';
 }
 
-/* Reads the first line of fd into buf; 0, or -1 (empty, too long, error). */
+/*
+ * Reads the first line of fd into buf; 0, or -1 (empty, too long, error,
+ * or no line by deadline).  deadline (child.h) bounds a pipe; -1: none.
+ */
 static int
-read_line_fd(int fd, char *buf, size_t len)
+read_line_fd(int fd, char *buf, size_t len, long long deadline)
 {
-	size_t	 off = 0;
-	ssize_t	 n;
-	char	*nl;
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	size_t		 off = 0;
+	ssize_t		 n;
+	char		*nl;
 
 	while (off + 1 < len) {
+		if (deadline != -1 &&
+		    (n = poll(&pfd, 1, child_left(deadline))) <= 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			return -1;
+		}
 		n = read(fd, buf + off, len - 1 - off);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -96,7 +107,7 @@ secret_file(const struct account *a, char *buf, size_t len)
 		    "others; refused", a->name, a->imap_password_file);
 		return EX_CONFIG;
 	}
-	r = read_line_fd(fd, buf, len);
+	r = read_line_fd(fd, buf, len, -1);
 	close(fd);
 	if (r == -1) {
 		log_warnx("%s: imap-password-file %s: no usable first line",
@@ -106,40 +117,39 @@ secret_file(const struct account *a, char *buf, size_t len)
 	return 0;
 }
 
-/* Runs cmd with sh -c; its stdout's first line is the secret. */
+/*
+ * Runs cmd with sh -c; its stdout's first line is the secret.  It must
+ * have printed it and exited within imap-timeout: one that hangs (a vault
+ * that does not answer, a prompt nobody sees) is killed, not waited for
+ * with the maildrop locked.  Its stderr is ours, for its own messages.
+ */
 static int
 secret_command(const struct account *a, const char *cmd, char *buf,
     size_t len)
 {
-	int	 p[2], status, r;
-	pid_t	 pid;
+	unsigned	 secs = a->imap_timeout ? a->imap_timeout : IMAP_TIMEOUT;
+	long long	 deadline = child_deadline(secs);
+	pid_t		 pid;
+	int		 fd, status, r, w;
 
-	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+	if ((pid = child_start(cmd, &fd, NULL)) == -1) {
 		log_warn("%s: password command", a->name);
 		return EX_OSERR;
 	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-
-		if (null == -1 || dup2(null, 0) == -1 || dup2(p[1], 1) == -1)
-			_exit(127);
-		signal(SIGPIPE, SIG_DFL);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	r = read_line_fd(p[0], buf, len);
-	close(p[0]);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || r == -1) {
-		/* The command itself is not logged: it may hold a token. */
+	r = read_line_fd(fd, buf, len, deadline);
+	close(fd);
+	/* The command itself is not logged: it may hold a token. */
+	if ((w = child_wait(pid, deadline, &status)) == -1 &&
+	    errno == ETIMEDOUT)
+		log_warnx("%s: password command still running after %u s "
+		    "(imap-timeout): killed", a->name, secs);
+	else if (w == -1 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0 || r == -1)
 		log_warnx("%s: password command failed or printed nothing",
 		    a->name);
-		explicit_bzero(buf, len);
-		return EX_CONFIG;
-	}
-	return 0;
+	else
+		return 0;
+	return EX_CONFIG;
 }
 
 static int
@@ -165,17 +175,25 @@ int
 auth_secret(const struct account *a, const char *conffile, char *buf,
     size_t len)
 {
+	int	 r;
+
 	if (a->imap_password_file != NULL)
-		return secret_file(a, buf, len);
-	if (a->imap_password_command != NULL)
-		return secret_command(a, a->imap_password_command, buf, len);
-	if (a->imap_oauth2_command != NULL)
-		return secret_command(a, a->imap_oauth2_command, buf, len);
-	if (a->imap_password != NULL)
-		return secret_inline(a, conffile, buf, len);
-	log_warnx("%s: no imap-password-file, imap-password-command, "
-	    "imap-oauth2-command or imap-password", a->name);
-	return EX_CONFIG;
+		r = secret_file(a, buf, len);
+	else if (a->imap_password_command != NULL)
+		r = secret_command(a, a->imap_password_command, buf, len);
+	else if (a->imap_oauth2_command != NULL)
+		r = secret_command(a, a->imap_oauth2_command, buf, len);
+	else if (a->imap_password != NULL)
+		r = secret_inline(a, conffile, buf, len);
+	else {
+		log_warnx("%s: no imap-password-file, imap-password-command, "
+		    "imap-oauth2-command or imap-password", a->name);
+		r = EX_CONFIG;
+	}
+	/* A refused line (too long, no end) may still be most of it. */
+	if (r != 0)
+		explicit_bzero(buf, len);
+	return r;
 }
 
 /* Exit code for a completed, rejected login. */
@@ -312,9 +330,8 @@ auth_login(struct conn *c, const struct account *a, const char *conffile)
 
 	if (c->imap->imap_state == MAILIMAP_STATE_AUTHENTICATED)
 		return 0;	/* PREAUTH greeting */
-	if ((r = auth_secret(a, conffile, secret, sizeof(secret))) != 0)
-		return r;
-	r = login_with(c, a, secret);
+	if ((r = auth_secret(a, conffile, secret, sizeof(secret))) == 0)
+		r = login_with(c, a, secret);
 	explicit_bzero(secret, sizeof(secret));
 	if (r != 0)
 		return r;

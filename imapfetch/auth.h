@@ -4,8 +4,10 @@
  * The secret comes from exactly one of imap-password-file (its first line;
  * the file must not be readable by group or others), imap-password-command
  * or imap-oauth2-command (run with sh -c for each connection; the first line
- * of its standard output), or imap-password (the configuration file must
- * then be 0600 or 0400).  A secret never reaches a log line or the -v trace.
+ * of its standard output; killed when not done within imap-timeout), or
+ * imap-password (the configuration file must then be 0600 or 0400).  A
+ * secret never reaches a log line or the -v trace, and the buffers that
+ * held it are wiped, on failure too.
  */
 #ifndef IMAPFETCH_AUTH_H
 #define IMAPFETCH_AUTH_H

@@ -152,4 +152,26 @@ check "LOGIN: used" grep -q "^[0-9]* LOGIN " "$T/log"
 check "LOGIN: masked in the trace" \
     sh -c "grep -q 'secret masked' '$T/err' && ! grep -q 'pw1' '$T/err'"
 
+# The password command: one that hangs is killed at imap-timeout (2 s),
+# not waited for with the maildrop locked; one that prints nothing, too
+# much, or fails is a configuration error (78) too.
+bad plain
+conf "$T/d11" "imap-password-command = sleep 30"
+t0=$(date +%s)
+run
+t1=$(date +%s)
+is "hung password command: exit 78" "$rc" 78
+check "hung password command: killed after imap-timeout ($((t1 - t0)) s)" \
+    test $((t1 - t0)) -le 4
+check "hung password command: says so" grep -q "killed" "$T/err"
+for cmd in true "echo pw1; exit 3" "printf %03000d 1"; do
+	conf "$T/d11" "imap-password-command = $cmd"
+	run
+	is "password command '$cmd': exit 78" "$rc" 78
+done
+is "password commands that failed: nothing delivered" "$(count "$T/d11/new")" 0
+conf "$T/d11" "imap-password-command = echo pw1"
+run
+is "password command: exit 0" "$rc" 0
+
 done_testing
