@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,36 +13,42 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "child.h"
 #include "imapfetch.h"
 
+/*
+ * The command gets imap-timeout to finish, like the password command: the
+ * run waits for it (to log a failure) with the maildrop still locked, and
+ * a hung one must not keep the next runs out forever.
+ */
 void
 hook_on_new(const struct account *a, const struct tally *t)
 {
-	char	 n[32];
-	pid_t	 pid;
-	int	 status;
+	const char	*env[7];
+	char		 n[32];
+	unsigned	 secs = a->imap_timeout ? a->imap_timeout : IMAP_TIMEOUT;
+	pid_t		 pid;
+	int		 status;
 
 	snprintf(n, sizeof(n), "%lu", t->nnew);
-	if ((pid = fork()) == -1) {
+	env[0] = "IMAPFETCH_ACCOUNT";
+	env[1] = a->name;
+	env[2] = "IMAPFETCH_MAILDROP";
+	env[3] = a->maildrop;
+	env[4] = "IMAPFETCH_NEW";
+	env[5] = n;
+	env[6] = NULL;
+	if ((pid = child_start(a->on_new, NULL, env)) == -1) {
 		log_warn("%s: on-new", a->name);
 		return;
 	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-
-		if (null == -1 || dup2(null, 0) == -1 ||
-		    setenv("IMAPFETCH_ACCOUNT", a->name, 1) == -1 ||
-		    setenv("IMAPFETCH_MAILDROP", a->maildrop, 1) == -1 ||
-		    setenv("IMAPFETCH_NEW", n, 1) == -1)
-			_exit(127);
-		signal(SIGPIPE, SIG_DFL);
-		execl("/bin/sh", "sh", "-c", a->on_new, (char *)NULL);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) == -1)
-		if (errno != EINTR)
-			return;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	if (child_wait(pid, child_deadline(secs), &status) == -1) {
+		if (errno == ETIMEDOUT)
+			log_warnx("%s: on-new command still running after %u s "
+			    "(imap-timeout): killed", a->name, secs);
+		else
+			log_warn("%s: on-new", a->name);
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		log_warnx("%s: on-new command failed (status %d)", a->name,
 		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }

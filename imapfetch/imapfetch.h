@@ -55,8 +55,9 @@ struct outcome {
 
 /*
  * Runs the account's on-new command with sh -c, IMAPFETCH_ACCOUNT,
- * IMAPFETCH_MAILDROP and IMAPFETCH_NEW in its environment.  A failure is
- * logged; it changes nothing else.  hooks.c.
+ * IMAPFETCH_MAILDROP and IMAPFETCH_NEW in its environment, and kills it
+ * after imap-timeout.  A failure is logged; it changes nothing else.
+ * hooks.c.
  */
 void	hook_on_new(const struct account *, const struct tally *);
 

@@ -174,4 +174,17 @@ conf "$T/d11" "imap-password-command = echo pw1"
 run
 is "password command: exit 0" "$rc" 0
 
+# An on-new command that hangs is killed at imap-timeout too: it must not
+# keep the run (and the maildrop's lock) forever.  Delivered is delivered.
+bad plain
+conf "$T/d12" "on-new = sleep 30"
+t0=$(date +%s)
+run
+t1=$(date +%s)
+is "hung on-new: exit 0" "$rc" 0
+is "hung on-new: 3 delivered" "$(count "$T/d12/new")" 3
+check "hung on-new: killed after imap-timeout ($((t1 - t0)) s)" \
+    test $((t1 - t0)) -le 4
+check "hung on-new: says so" grep -q "on-new.*killed" "$T/err"
+
 done_testing
