@@ -224,7 +224,7 @@ state_load_file(int dirfd, const char *file, struct state *st)
 	int	 fd, lineno = 0, bad = 0;
 
 	memset(st, 0, sizeof(*st));
-	if ((fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = openat(dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return errno == ENOENT ? 0 : -1;
 	if ((f = fdopen(fd, "r")) == NULL) {
 		close(fd);
@@ -291,7 +291,12 @@ state_save_file(int dirfd, const char *file, const struct state *st)
 	int	 fd, saved;
 
 	snprintf(tmp, sizeof(tmp), "%s.new", file);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A fresh file, never one that is there (a crash's leftover, or a
+	 * symbolic link that would have us write, then rename, elsewhere). */
+	if (unlinkat(dirfd, tmp, 0) == -1 && errno != ENOENT)
+		return -1;
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
 	if (fd == -1)
 		return -1;
 	if ((f = fdopen(fd, "w")) == NULL) {
@@ -332,7 +337,8 @@ state_dir(const char *maildrop)
 	}
 	if (mkdir(path, 0700) == -1 && errno != EEXIST)
 		return -1;
-	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* Not through a symbolic link: the state and lock are ours. */
+	return open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 int
@@ -340,7 +346,10 @@ state_lock(int dirfd)
 {
 	int	 fd, saved;
 
-	fd = openat(dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* A link as the lock is refused, not removed: another run may hold
+	 * a lock on whatever it points to. */
+	fd = openat(dirfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
 	if (fd == -1)
 		return -1;
 	/* flock: released by the kernel when we die, even by SIGKILL. */

@@ -19,6 +19,8 @@
  *
  * The file is replaced, never edited: written to a new file, fdatasync'd,
  * renamed over the old one, and the directory fsync'd (isync's order).
+ * Nothing here follows a symbolic link: .imapfetch, the lock or a state
+ * file that is one is an error (ELOOP); a leftover new copy is replaced.
  */
 #ifndef IMAPFETCH_STATE_H
 #define IMAPFETCH_STATE_H

@@ -2,7 +2,8 @@
 # A server that breaks the rules (tests/badimap.py, plaintext on loopback):
 # imapfetch must not crash, must not deliver a partial message or one it
 # did not ask for, must not touch what is not its own, and must exit with
-# the documented code.
+# the documented code.  Commands that hang; symbolic links planted where
+# imapfetch writes its state.
 . tests/lib.sh
 
 PORT=$(free_port)
@@ -186,5 +187,39 @@ is "hung on-new: 3 delivered" "$(count "$T/d12/new")" 3
 check "hung on-new: killed after imap-timeout ($((t1 - t0)) s)" \
     test $((t1 - t0)) -le 4
 check "hung on-new: says so" grep -q "on-new.*killed" "$T/err"
+
+# Symbolic links where imapfetch writes: the state file's new copy is a
+# fresh file (the link is replaced, its target untouched); a link as the
+# lock or as .imapfetch itself is refused (73), nothing written through.
+bad plain
+mkmaildir "$T/d13"
+mkdir -p "$T/d13/.imapfetch"
+echo precious > "$T/victim"
+ln -s "$T/victim" "$T/d13/.imapfetch/INBOX.state.new"
+chown -R "$TUSER:" "$T/d13" "$T/victim"
+conf "$T/d13"
+run
+is "state.new a symlink: exit 0" "$rc" 0
+is "state.new a symlink: its target untouched" "$(cat "$T/victim")" precious
+check "state.new a symlink: the state written" \
+    grep -q "^delivered 1:3" "$T/d13/.imapfetch/INBOX.state"
+bad plain
+mkmaildir "$T/d14"
+mkdir -p "$T/d14/.imapfetch"
+ln -s "$T/planted" "$T/d14/.imapfetch/lock"
+chown -R "$TUSER:" "$T/d14"
+conf "$T/d14"
+run
+is "lock a symlink: exit 73" "$rc" 73
+check "lock a symlink: nothing created through it" test ! -e "$T/planted"
+is "lock a symlink: nothing delivered" "$(count "$T/d14/new")" 0
+mkmaildir "$T/d15"
+mkdir -p "$T/elsewhere"
+ln -s "$T/elsewhere" "$T/d15/.imapfetch"
+chown -R "$TUSER:" "$T/d15" "$T/elsewhere"
+conf "$T/d15"
+run
+is ".imapfetch a symlink: exit 73" "$rc" 73
+is ".imapfetch a symlink: nothing written through it" "$(ls -A "$T/elsewhere")" ""
 
 done_testing
