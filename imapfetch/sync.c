@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -433,11 +434,13 @@ sync_mailbox(const struct run *run, const struct account *a, struct conn *c,
 	mb.conn = c;
 	mb.dl = dl;
 	mb.statefd = statefd;
-	mb.name = name;
+	/* Any case of INBOX is INBOX (RFC 3501 5.1): one mailbox, so one
+	 * state file, or "INBOX, inbox" would deliver it twice. */
+	mb.name = strcasecmp(name, "INBOX") == 0 ? "INBOX" : name;
 	mb.tty = !run->quiet && isatty(STDERR_FILENO);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (state_load(statefd, name, &mb.st) == -1) {
-		log_warn("%s/%s: state file in %s/.imapfetch", a->name, name,
+	if (state_load(statefd, mb.name, &mb.st) == -1) {
+		log_warn("%s/%s: state file in %s/.imapfetch", a->name, mb.name,
 		    a->maildrop);
 		return EX_CANTCREAT;
 	}

@@ -222,4 +222,12 @@ run
 is ".imapfetch a symlink: exit 73" "$rc" 73
 is ".imapfetch a symlink: nothing written through it" "$(ls -A "$T/elsewhere")" ""
 
+# INBOX is case-insensitive (RFC 3501 5.1): "INBOX, inbox" is one mailbox
+# on the server, so one state, or after-fetch = none delivers it twice.
+bad plain
+conf "$T/d16" "after-fetch = none" "mailboxes = INBOX, inbox"
+run
+is "INBOX and inbox: exit 0" "$rc" 0
+is "INBOX and inbox: each message once" "$(count "$T/d16/new")" 3
+
 done_testing
