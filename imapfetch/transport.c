@@ -429,10 +429,16 @@ conn_close(struct conn *c)
 {
 	if (c->imap != NULL) {
 		/* LOGOUT only on a healthy connection: after an error the
-		 * stream may be mid-literal or already gone. */
+		 * stream may be mid-literal or already gone.  mailimap_free
+		 * sends LOGOUT, and waits for its answer, on any stream it
+		 * still has: close that stream first. */
 		if (c->error == 0 && c->imap->imap_state != MAILIMAP_STATE_LOGOUT
 		    && c->imap->imap_state != MAILIMAP_STATE_DISCONNECTED)
 			(void)mailimap_logout(c->imap);
+		else if (c->imap->imap_stream != NULL) {
+			mailstream_close(c->imap->imap_stream);
+			c->imap->imap_stream = NULL;
+		}
 		mailimap_free(c->imap);
 		c->imap = NULL;
 	}

@@ -230,4 +230,18 @@ run
 is "INBOX and inbox: exit 0" "$rc" 0
 is "INBOX and inbox: each message once" "$(count "$T/d16/new")" 3
 
+# A server that stops answering mid-session: 69 after imap-timeout, and
+# no LOGOUT sent into a connection in an unknown state.
+bad stall
+conf "$T/d17"
+t0=$(date +%s)
+run
+t1=$(date +%s)
+is "server hangs: exit 69" "$rc" 69
+check "server hangs: gave up after imap-timeout ($((t1 - t0)) s)" \
+    test $((t1 - t0)) -le 4
+check "server hangs: no LOGOUT after the failure" \
+    sh -c "! grep -q LOGOUT '$T/log'"
+is "server hangs: nothing delivered" "$(count "$T/d17/new")" 0
+
 done_testing
