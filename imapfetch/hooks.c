@@ -71,21 +71,9 @@ metric(FILE *f, const char *name, const char *help, const struct outcome *o,
 	}
 }
 
-int
-hook_metrics(const char *path, const struct outcome *o, size_t n)
+static void
+write_metrics(FILE *f, const struct outcome *o, size_t n)
 {
-	char	 tmp[4096];
-	FILE	*f;
-	int	 fd;
-
-	/* node_exporter reads *.prom files: ours must not end so. */
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path,
-	    (long)getpid()) >= sizeof(tmp) ||
-	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644))
-	    == -1 || (f = fdopen(fd, "w")) == NULL) {
-		log_warn("metrics-file %s", path);
-		return -1;
-	}
 	fprintf(f, "# HELP imapfetch_last_run_timestamp_seconds When "
 	    "imapfetch last ran.\n# TYPE imapfetch_last_run_timestamp_seconds"
 	    " gauge\nimapfetch_last_run_timestamp_seconds %lld\n",
@@ -96,10 +84,47 @@ hook_metrics(const char *path, const struct outcome *o, size_t n)
 	    "last run.", o, n, 1);
 	metric(f, "imapfetch_bytes_fetched", "Bytes delivered by the last "
 	    "run.", o, n, 2);
-	if (fclose(f) == EOF || rename(tmp, path) == -1) {
-		log_warn("metrics-file %s", path);
-		(void)unlink(tmp);
+}
+
+int
+hook_metrics(const char *path, const struct outcome *o, size_t n)
+{
+	char	 tmp[4096];
+	FILE	*f = NULL;
+	int	 fd = -1, saved;
+
+	/* node_exporter reads *.prom files: ours must not end so. */
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path,
+	    (long)getpid()) >= sizeof(tmp)) {
+		log_warnx("metrics-file %s: name too long", path);
 		return -1;
 	}
+	/* A fresh file, not a leftover nor a link planted in a directory
+	 * that other producers of metrics may share. */
+	(void)unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0644)) == -1 || (f = fdopen(fd, "w")) == NULL)
+		goto fail;
+	write_metrics(f, o, n);
+	/* Whole (an earlier failed flush shows only in ferror) and durable
+	 * before it replaces the old file: never half a file, not even
+	 * after a crash. */
+	if (fflush(f) == EOF || ferror(f) || fsync(fd) == -1)
+		goto fail;
+	saved = fclose(f);
+	f = NULL;
+	fd = -1;
+	if (saved == EOF || rename(tmp, path) == -1)
+		goto fail;
 	return 0;
+fail:
+	saved = errno;
+	if (f != NULL)
+		fclose(f);
+	else if (fd != -1)
+		close(fd);
+	(void)unlink(tmp);
+	errno = saved;
+	log_warn("metrics-file %s", path);
+	return -1;
 }

@@ -62,8 +62,9 @@ struct outcome {
 void	hook_on_new(const struct account *, const struct tally *);
 
 /*
- * Replaces the Prometheus textfile metrics-file (write, rename) with the
- * outcome of this run.  0, or -1 after logging why.  hooks.c.
+ * Replaces the Prometheus textfile metrics-file (a fresh file: write,
+ * fsync, rename) with the outcome of this run.  0, or -1 after logging
+ * why.  hooks.c.
  */
 int	hook_metrics(const char *path, const struct outcome *, size_t n);
 

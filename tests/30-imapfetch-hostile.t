@@ -244,4 +244,21 @@ check "server hangs: no LOGOUT after the failure" \
     sh -c "! grep -q LOGOUT '$T/log'"
 is "server hangs: nothing delivered" "$(count "$T/d17/new")" 0
 
+# metrics-file: its temporary file is a fresh one, even when a link with
+# its name (".<pid>.tmp": the pid is known once exec'd) is planted.
+bad plain
+mkdir -p "$T/prom"
+echo precious > "$T/victim2"
+chown "$TUSER:" "$T/prom" "$T/victim2"
+conf "$T/d18"
+{ printf 'metrics-file = %s/prom/m.prom\n' "$T"; cat "$T/c.conf"; } > "$T/m.conf"
+chown "$TUSER:" "$T/m.conf"
+as_user sh -c 'ln -s "$1" "$2.$$.tmp" && exec "$3" -c "$4"' sh "$T/victim2" \
+    "$T/prom/m.prom" "$IMAPFETCH" "$T/m.conf" 2>"$T/err"
+is "metrics-file, a link planted: exit 0" "$?" 0
+is "metrics-file, a link planted: its target untouched" "$(cat "$T/victim2")" precious
+check "metrics-file, a link planted: the metrics written" \
+    grep -q '^imapfetch_messages_fetched{account="alice"} 3$' "$T/prom/m.prom"
+is "metrics-file: no temporary file left" "$(ls "$T/prom")" m.prom
+
 done_testing
