@@ -317,7 +317,9 @@ fetch_bodies(struct mbox *mb, struct fctx *f, const struct want *w, size_t n)
 	mailimap_set_msg_body_handler(imap, NULL, NULL);
 	mailimap_set_msg_att_handler(imap, NULL, NULL);
 	mailimap_set_progress_callback(imap, NULL, NULL, NULL);
-	if (res != NULL)
+	/* On failure libetpan has freed the list already, and left res
+	 * pointing to it. */
+	if (r == MAILIMAP_NO_ERROR && res != NULL)
 		mailimap_fetch_list_free(res);
 	mailimap_fetch_type_free(ft);
 	mailimap_set_free(set);

@@ -261,4 +261,12 @@ check "metrics-file, a link planted: the metrics written" \
     grep -q '^imapfetch_messages_fetched{account="alice"} 3$' "$T/prom/m.prom"
 is "metrics-file: no temporary file left" "$(ls "$T/prom")" m.prom
 
+# The server cannot send UID 2 and says NO after the others: no crash,
+# the server failed (69), nothing left behind.
+bad fetchno
+conf "$T/d19"
+run
+is "FETCH answered NO: exit 69" "$rc" 69
+is "FETCH answered NO: tmp/ empty" "$(count "$T/d19/tmp")" 0
+
 done_testing

@@ -28,6 +28,8 @@ Modes:
   nosaslir     AUTH=PLAIN without SASL-IR: the response after a "+"
   loginonly    no AUTH=PLAIN: imapfetch must use LOGIN
   stall        the body FETCH is never answered (the server hangs)
+  fetchno      UID 2 cannot be read: the body FETCH sends the others,
+               then says NO (Exchange and Dovecot do, for a broken message)
 """
 import argparse
 import re
@@ -118,6 +120,8 @@ class Conn:
         if self.mode == "unasked":
             uids = uids + [99]
         for i, u in enumerate(uids):
+            if self.mode == "fetchno" and u == 2:
+                continue
             b = body(u, self.mode)
             head = "* %d FETCH (UID %d BODY[] {%d}\r\n" % (
                 self.box.seq(u), u, len(b))
@@ -136,6 +140,10 @@ class Conn:
                           "* 5 FETCH (FLAGS (\\Seen))\r\n")
         if self.mode == "noise":
             self.send("* 2 EXPUNGE\r\n")
+        if self.mode == "fetchno" and 2 in uids:
+            self.send("%s NO [SERVERBUG] Some messages could not be "
+                      "FETCHed\r\n" % tag)
+            return
         self.send("%s OK done\r\n" % tag)
 
     def search(self, tag, args):
