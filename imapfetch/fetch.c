@@ -270,6 +270,10 @@ commit(struct mbox *mb, struct fctx *f)
 	if (state_save(mb->statefd, mb->name, &mb->st) == -1)
 		return local_fail(mb, errno, "state file in");
 	deliver_reset(mb->dl);
+	/* A broken connection cannot flag: the next run flags what the
+	 * state says is delivered. */
+	if (mb->conn->error != 0)
+		return 0;
 	uids = xreallocarray(NULL, f->ngot ? f->ngot : 1, sizeof(*uids));
 	for (i = 0; i < f->ngot; i++)
 		uids[i] = f->got[i].uid;
@@ -342,12 +346,19 @@ fetch_batch(struct mbox *mb, const struct want *w, size_t n)
 	f.w = w;
 	f.batch = n;
 	r = fetch_bodies(mb, &f, w, n);
-	if (r == 0 && f.lerr != 0)
-		r = local_fail(mb, f.lerr, "writing into");
 	if (f.cur != NULL)
 		(void)deliver_drop(mb->dl, f.cur);
-	if (r == 0)
-		r = commit(mb, &f);
+	/*
+	 * What came whole is delivered even when the FETCH failed after it
+	 * (a NO for a message the server cannot read, a connection cut):
+	 * else that message, or a link that never lasts a whole batch,
+	 * would hold back the rest of the batch forever.  Not after a
+	 * local failure: the disk comes first.
+	 */
+	if (f.lerr != 0)
+		r = ex_worst(r, local_fail(mb, f.lerr, "writing into"));
+	else if (f.ngot > 0)
+		r = ex_worst(r, commit(mb, &f));
 	/* Whatever was not recorded as pending goes: the server keeps it. */
 	deliver_abort(mb->dl);
 	for (i = 0; i < f.ngot; i++)

@@ -6,6 +6,8 @@
 # imapfetch writes its state.
 . tests/lib.sh
 
+# IMAPFETCH_BIN: run another build (the ASan one) instead.
+[ -n "${IMAPFETCH_BIN:-}" ] && IMAPFETCH=$IMAPFETCH_BIN
 PORT=$(free_port)
 BADPID=""
 # bad MODE: (re)starts badimap.py in MODE with an empty log.
@@ -54,15 +56,24 @@ for u in sys.argv[2:]:
     print(hashlib.sha256(body(int(u), sys.argv[1])).hexdigest())' "$@" | sort
 }
 
-# The server closes the connection inside a body literal: 69, nothing
-# delivered, no partial file left, nothing flagged.
+# The server closes the connection inside the second body literal: 69;
+# the first message, which came whole, is delivered, the second is not
+# (no partial file left); nothing flagged on a dead connection.  The next
+# run flags the first without fetching it again, and gets the second.
 bad midliteral
 conf "$T/d1"
 run
 is "closed mid-literal: exit 69" "$rc" 69
-is "closed mid-literal: nothing in new/" "$(count "$T/d1/new")" 0
+is "closed mid-literal: the whole message delivered, not the cut one" \
+    "$(hashes "$T/d1/new")" "$(want midliteral 1)"
 is "closed mid-literal: tmp/ empty" "$(count "$T/d1/tmp")" 0
 check "closed mid-literal: nothing flagged" sh -c "! grep -q STORE '$T/log'"
+run
+is "closed mid-literal, again: exit 69" "$rc" 69
+is "closed mid-literal, again: each once" "$(hashes "$T/d1/new")" \
+    "$(want midliteral 1 2)"
+check "closed mid-literal, again: the first flagged, not fetched again" \
+    sh -c "grep -q 'UID STORE 1 ' '$T/log' && grep -q 'UID FETCH 2,3 (UID BODY' '$T/log'"
 
 # A literal of 4 GB, of which 3 MB come: the same, and no crash.
 bad huge
@@ -261,12 +272,21 @@ check "metrics-file, a link planted: the metrics written" \
     grep -q '^imapfetch_messages_fetched{account="alice"} 3$' "$T/prom/m.prom"
 is "metrics-file: no temporary file left" "$(ls "$T/prom")" m.prom
 
-# The server cannot send UID 2 and says NO after the others: no crash,
-# the server failed (69), nothing left behind.
+# The server cannot send UID 2 and says NO after the others: no crash;
+# what came whole is delivered and flagged (else one broken message would
+# hold back its whole batch forever); the run says the server failed
+# (69); the next run tries UID 2 alone and delivers nothing twice.
 bad fetchno
 conf "$T/d19"
 run
 is "FETCH answered NO: exit 69" "$rc" 69
-is "FETCH answered NO: tmp/ empty" "$(count "$T/d19/tmp")" 0
+is "FETCH answered NO: the others delivered" "$(hashes "$T/d19/new")" \
+    "$(want fetchno 1 3)"
+is "FETCH answered NO: the others flagged" "$(grep STORE "$T/log" | cut -d' ' -f2-4)" \
+    "UID STORE 1,3"
+run
+is "FETCH answered NO, again: exit 69" "$rc" 69
+is "FETCH answered NO, again: nothing twice" "$(count "$T/d19/new")" 2
+is "FETCH answered NO, again: tmp/ empty" "$(count "$T/d19/tmp")" 0
 
 done_testing

@@ -16,8 +16,8 @@ Modes:
   unasked      answers the size FETCH with an unsolicited FETCH for UID 99
                (no RFC822.SIZE) and the body FETCH with UID 99's body too
   bigger       RFC822.SIZE says 10 bytes; the bodies are 200000 bytes
-  midliteral   the first body literal says 100000 bytes; 5000 come, then
-               the connection closes
+  midliteral   the second body literal says 100000 bytes; 5000 come,
+               then the connection closes
   huge         the first body literal says 4000000000 bytes; 3 MB come,
                then the connection closes
   noise        EXISTS, RECENT, EXPUNGE and FLAGS updates between bodies
@@ -125,8 +125,8 @@ class Conn:
             b = body(u, self.mode)
             head = "* %d FETCH (UID %d BODY[] {%d}\r\n" % (
                 self.box.seq(u), u, len(b))
-            if i == 0 and self.mode == "midliteral":
-                self.send("* 1 FETCH (UID %d BODY[] {100000}\r\n" % u)
+            if i == 1 and self.mode == "midliteral":
+                self.send("* 2 FETCH (UID %d BODY[] {100000}\r\n" % u)
                 self.send(b"y" * 5000)
                 raise EOFError
             if i == 0 and self.mode == "huge":
