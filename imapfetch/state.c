@@ -13,50 +13,59 @@
 #include <unistd.h>
 
 #include "num.h"
+#include "sha256.h"
 #include "util.h"
 #include "deliver.h"
 #include "state.h"
 
 #define STATE_MAGIC	"imapfetch-state 1"
 
+/*
+ * Adds lo..hi, merging with every range it touches or overlaps.  64-bit
+ * arithmetic: hi + 1 must not wrap at UINT32_MAX.
+ */
+void
+uidset_add_range(struct uidset *s, uint32_t lo, uint32_t hi)
+{
+	size_t	 l = 0, h = s->n, i, j;
+
+	/* i: the first range that ends at lo - 1 or later. */
+	while (l < h) {
+		i = (l + h) / 2;
+		if ((uint64_t)s->r[i].hi + 1 < lo)
+			l = i + 1;
+		else
+			h = i;
+	}
+	i = l;
+	/* j: the first range that starts after hi + 1. */
+	for (j = i; j < s->n && s->r[j].lo <= (uint64_t)hi + 1; j++)
+		;
+	if (i == j) {
+		if (s->n == s->cap) {
+			s->cap = s->cap ? s->cap * 2 : 8;
+			s->r = xreallocarray(s->r, s->cap, sizeof(*s->r));
+		}
+		memmove(&s->r[i + 1], &s->r[i], (s->n - i) * sizeof(*s->r));
+		s->r[i].lo = lo;
+		s->r[i].hi = hi;
+		s->n++;
+		return;
+	}
+	if (s->r[i].lo < lo)
+		lo = s->r[i].lo;
+	if (s->r[j - 1].hi > hi)
+		hi = s->r[j - 1].hi;
+	s->r[i].lo = lo;
+	s->r[i].hi = hi;
+	memmove(&s->r[i + 1], &s->r[j], (s->n - j) * sizeof(*s->r));
+	s->n -= j - i - 1;
+}
+
 void
 uidset_add(struct uidset *s, uint32_t uid)
 {
-	size_t	 lo = 0, hi = s->n, i;
-
-	/* First range whose hi >= uid - 1 (binary search). */
-	while (lo < hi) {
-		i = (lo + hi) / 2;
-		if ((uint64_t)s->r[i].hi + 1 < uid)
-			lo = i + 1;
-		else
-			hi = i;
-	}
-	i = lo;
-	if (i < s->n && s->r[i].lo <= uid && uid <= s->r[i].hi)
-		return;
-	if (i < s->n && s->r[i].hi + 1 == uid) {
-		s->r[i].hi = uid;
-		/* Joins the next range when the gap closes. */
-		if (i + 1 < s->n && s->r[i + 1].lo == uid + 1) {
-			s->r[i].hi = s->r[i + 1].hi;
-			memmove(&s->r[i + 1], &s->r[i + 2],
-			    (s->n - i - 2) * sizeof(*s->r));
-			s->n--;
-		}
-		return;
-	}
-	if (i < s->n && s->r[i].lo == uid + 1) {
-		s->r[i].lo = uid;
-		return;
-	}
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 8;
-		s->r = xreallocarray(s->r, s->cap, sizeof(*s->r));
-	}
-	memmove(&s->r[i + 1], &s->r[i], (s->n - i) * sizeof(*s->r));
-	s->r[i].lo = s->r[i].hi = uid;
-	s->n++;
+	uidset_add_range(s, uid, uid);
 }
 
 int
@@ -123,26 +132,37 @@ state_free(struct state *st)
 	memset(st, 0, sizeof(*st));
 }
 
+/*
+ * Keeps [A-Za-z0-9_-] and inner dots, %XX for the rest, as in URLs.  A
+ * name whose encoding is too long for a file name keeps its first part and
+ * gains "~" and a digest of the whole name ('~' is never in an encoding),
+ * so distinct mailboxes still get distinct files.
+ */
 void
 state_filename(const char *mailbox, char *out, size_t len)
 {
 	static const char	 hex[] = "0123456789ABCDEF";
 	const unsigned char	*p = (const unsigned char *)mailbox;
+	char			 enc[STATE_NAME_MAX + 4], digest[65];
 	size_t			 o = 0;
 
-	/* Keep [A-Za-z0-9_-] and inner dots; %XX for the rest, as in URLs. */
-	for (; *p != '\0' && o + 4 < len; p++) {
+	for (; *p != '\0' && o <= STATE_NAME_MAX; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
 		    (*p == '.' && o > 0))
-			out[o++] = *p;
+			enc[o++] = (char)*p;
 		else {
-			out[o++] = '%';
-			out[o++] = hex[*p >> 4];
-			out[o++] = hex[*p & 15];
+			enc[o++] = '%';
+			enc[o++] = hex[*p >> 4];
+			enc[o++] = hex[*p & 15];
 		}
 	}
-	snprintf(out + o, len - o, ".state");
+	if (o <= STATE_NAME_MAX) {
+		snprintf(out, len, "%.*s.state", (int)o, enc);
+		return;
+	}
+	sha256_hex(mailbox, strlen(mailbox), digest);
+	snprintf(out, len, "%.*s~%.32s.state", STATE_NAME_KEEP, enc, digest);
 }
 
 /* Parses "lo[:hi],..." into the set; 0 or -1. */
@@ -150,7 +170,7 @@ static int
 parse_ranges(struct uidset *s, char *v)
 {
 	char		*tok, *colon, *save = NULL;
-	uint64_t	 lo, hi, u;
+	uint64_t	 lo, hi;
 
 	for (tok = strtok_r(v, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
@@ -162,14 +182,7 @@ parse_ranges(struct uidset *s, char *v)
 		if (colon != NULL &&
 		    (num_parse(colon, UINT32_MAX, &hi) == -1 || hi < lo))
 			return -1;
-		/* Saved sets are sorted: append whole ranges when we can. */
-		if (s->n == 0 || lo > (uint64_t)s->r[s->n - 1].hi + 1) {
-			uidset_add(s, (uint32_t)lo);
-			s->r[s->n - 1].hi = (uint32_t)hi;
-			continue;
-		}
-		for (u = lo; u <= hi; u++)
-			uidset_add(s, (uint32_t)u);
+		uidset_add_range(s, (uint32_t)lo, (uint32_t)hi);
 	}
 	return 0;
 }
@@ -188,7 +201,9 @@ parse_line(struct state *st, char *line)
 			return -1;
 		st->uidvalidity = (uint32_t)n;
 	} else if (strcmp(line, "dedup") == 0) {
-		st->dedup = strcmp(v, "1") == 0;
+		if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+			return -1;
+		st->dedup = v[0] == '1';
 	} else if (strcmp(line, "delivered") == 0) {
 		return parse_ranges(&st->delivered, v);
 	} else if (strcmp(line, "pending") == 0) {
@@ -221,7 +236,7 @@ state_load_file(int dirfd, const char *file, struct state *st)
 	size_t	 cap = 0;
 	ssize_t	 len;
 	FILE	*f;
-	int	 fd, lineno = 0, bad = 0;
+	int	 fd, lineno = 0, bad = 0, seen_end = 0, have_uidvalidity = 0;
 
 	memset(st, 0, sizeof(*st));
 	if ((fd = openat(dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
@@ -231,14 +246,25 @@ state_load_file(int dirfd, const char *file, struct state *st)
 		return -1;
 	}
 	while (!bad && (len = getline(&line, &cap, f)) != -1) {
-		if (len > 0 && line[len - 1] == '\n')
-			line[--len] = '\0';
+		/* Every line is whole and text; nothing follows "end". */
+		if (len == 0 || line[len - 1] != '\n' || seen_end ||
+		    strlen(line) != (size_t)len) {
+			bad = 1;
+			break;
+		}
+		line[--len] = '\0';
 		if (lineno++ == 0)
 			bad = strcmp(line, STATE_MAGIC) != 0;
-		else if (line[0] != '\0')
-			bad = parse_line(st, line) == -1;
+		else if (strcmp(line, "end") == 0)
+			seen_end = 1;
+		else if (line[0] != '\0') {
+			/* A second uidvalidity is damage, not an update. */
+			if (strncmp(line, "uidvalidity ", 12) == 0)
+				bad = have_uidvalidity++ > 0;
+			bad = bad || parse_line(st, line) == -1;
+		}
 	}
-	bad = bad || ferror(f) || lineno == 0;
+	bad = bad || ferror(f) || !seen_end || !have_uidvalidity;
 	free(line);
 	fclose(f);
 	if (bad) {
@@ -271,6 +297,7 @@ write_state(FILE *f, const struct state *st)
 	for (i = 0; i < st->npend; i++)
 		fprintf(f, "pending %u %s\n", st->pend[i].uid,
 		    st->pend[i].name);
+	fputs("end\n", f);
 	return fflush(f) == EOF || ferror(f) ? -1 : 0;
 }
 

@@ -8,6 +8,7 @@
  *	delivered <lo>[:<hi>][,<lo>[:<hi>]...]
  *	pending <uid> <new/ name>
  *	dedup 1
+ *	end
  * "delivered" lists the UIDs (of this UIDVALIDITY) whose message is in
  * the maildrop or was (a POP3 client may have deleted it since): they are
  * never fetched again, only flagged.  "pending" lists UIDs whose message
@@ -15,7 +16,9 @@
  * new/: the next run finishes them (deliver_recover) before anything else.
  * "dedup" says the UIDVALIDITY changed and the mailbox has not been fully
  * synchronised since: until it is, what the maildrop already holds (by
- * Message-ID or digest) is not delivered again.
+ * Message-ID or digest) is not delivered again.  "end" comes last: a file
+ * cut short (a damaged disk; the rename below never shows a partial file)
+ * is refused rather than read as a state that forgot UIDs.
  *
  * The file is replaced, never edited: written to a new file, fdatasync'd,
  * renamed over the old one, and the directory fsync'd (isync's order).
@@ -39,6 +42,7 @@ struct uidset {
 };
 
 void	uidset_add(struct uidset *, uint32_t uid);
+void	uidset_add_range(struct uidset *, uint32_t lo, uint32_t hi);
 int	uidset_has(const struct uidset *, uint32_t uid);
 uint32_t uidset_max(const struct uidset *);	/* 0 when empty */
 void	uidset_free(struct uidset *);
@@ -77,8 +81,12 @@ void	state_free(struct state *);
 
 /*
  * The state file name for a mailbox: names are encoded so that any IMAP
- * mailbox name ("a/b", "..", 8-bit) is one safe file name.
+ * mailbox name ("a/b", "..", 8-bit, any length) is one safe file name, at
+ * most STATE_NAME_KEEP + 39 bytes, ending in ".state"; distinct mailboxes
+ * get distinct names.  len should be at least STATE_NAME_MAX + 7.
  */
+#define STATE_NAME_MAX	200	/* longest encoding kept whole */
+#define STATE_NAME_KEEP	100	/* ...and the part kept of a longer one */
 void	state_filename(const char *mailbox, char *out, size_t len);
 
 /*
