@@ -141,9 +141,14 @@ asked(const struct fctx *f, uint32_t uid)
 	    != NULL;
 }
 
-/* The UID (0: none) and the body section (NULL: none) of a response. */
+/*
+ * The UID (0: none) and the body section (NULL: none) of a response.
+ * *odd is set when it has a section other than the BODY[] asked for, or
+ * two: the body handler has written them all, one after the other, into
+ * the one file.
+ */
 static struct mailimap_msg_att_body_section *
-msg_parts(struct mailimap_msg_att *att, uint32_t *uid)
+msg_parts(struct mailimap_msg_att *att, uint32_t *uid, int *odd)
 {
 	struct mailimap_msg_att_body_section	*sec = NULL;
 	struct mailimap_msg_att_static		*st;
@@ -151,6 +156,7 @@ msg_parts(struct mailimap_msg_att *att, uint32_t *uid)
 	clistiter				*ci;
 
 	*uid = 0;
+	*odd = 0;
 	for (ci = clist_begin(att->att_list); ci != NULL; ci = clist_next(ci)) {
 		it = clist_content(ci);
 		if (it->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
@@ -158,8 +164,13 @@ msg_parts(struct mailimap_msg_att *att, uint32_t *uid)
 		st = it->att_data.att_static;
 		if (st->att_type == MAILIMAP_MSG_ATT_UID)
 			*uid = st->att_data.att_uid;
-		else if (st->att_type == MAILIMAP_MSG_ATT_BODY_SECTION)
+		else if (st->att_type == MAILIMAP_MSG_ATT_BODY_SECTION) {
+			if (sec != NULL || (st->att_data.att_body_section->
+			    sec_section != NULL && st->att_data.att_body_section->
+			    sec_section->sec_spec != NULL))
+				*odd = 1;
 			sec = st->att_data.att_body_section;
+		}
 	}
 	return sec;
 }
@@ -171,15 +182,19 @@ on_msg(struct mailimap_msg_att *att, void *arg)
 	struct fctx				*f = arg;
 	struct mailimap_msg_att_body_section	*sec;
 	uint32_t				 uid;
+	int					 odd;
 
-	if ((sec = msg_parts(att, &uid)) == NULL)
+	if ((sec = msg_parts(att, &uid, &odd)) == NULL)
 		return;		/* an unsolicited FLAGS update */
 	/* A body sent as a quoted string bypasses the body handler. */
-	if (f->cur == NULL && sec->sec_body_part != NULL)
+	if (f->cur == NULL && sec->sec_body_part != NULL && !odd)
 		write_body(f, sec->sec_body_part, sec->sec_length);
 	if (uid != 0 && !asked(f, uid))
 		log_warnx("%s/%s: UID %u: sent but not asked for; ignored",
 		    f->mb->acct->name, f->mb->name, uid);
+	else if (odd)
+		log_warnx("%s/%s: UID %u: body sections not asked for; left "
+		    "on the server", f->mb->acct->name, f->mb->name, uid);
 	else if (f->lerr == 0 && f->cur != NULL && uid != 0 &&
 	    !seen_uid(f, uid)) {
 		if (deliver_finish(f->cur) == 0) {

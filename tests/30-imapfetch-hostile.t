@@ -289,4 +289,16 @@ is "FETCH answered NO, again: exit 69" "$rc" 69
 is "FETCH answered NO, again: nothing twice" "$(count "$T/d19/new")" 2
 is "FETCH answered NO, again: tmp/ empty" "$(count "$T/d19/tmp")" 0
 
+# A FETCH response with a body section not asked for (BODY[HEADER]) or
+# BODY[] twice: the body handler sees only bytes, so the file would hold
+# both.  Such a message is left on the server, the others delivered.
+bad twobodies
+conf "$T/d20"
+run
+is "two body sections: exit 0" "$rc" 0
+is "two body sections: only the sane message delivered" \
+    "$(hashes "$T/d20/new")" "$(want twobodies 3)"
+is "two body sections: only it flagged" "$(grep STORE "$T/log" | cut -d' ' -f2-4)" \
+    "UID STORE 3"
+
 done_testing

@@ -28,6 +28,8 @@ Modes:
   nosaslir     AUTH=PLAIN without SASL-IR: the response after a "+"
   loginonly    no AUTH=PLAIN: imapfetch must use LOGIN
   stall        the body FETCH is never answered (the server hangs)
+  twobodies    UID 1's FETCH carries BODY[HEADER] and then BODY[]; UID 2's
+               BODY[] twice
   fetchno      UID 2 cannot be read: the body FETCH sends the others,
                then says NO (Exchange and Dovecot do, for a broken message)
 """
@@ -134,6 +136,14 @@ class Conn:
                 for _ in range(48):
                     self.send(b"z" * 65536)
                 raise EOFError
+            if self.mode == "twobodies" and u in (1, 2):
+                h = b.split(b"\r\n\r\n")[0] + b"\r\n\r\n"
+                extra = b"BODY[HEADER] {%d}\r\n%s " % (len(h), h) \
+                    if u == 1 else b"BODY[] {%d}\r\n%s " % (len(b), b)
+                head = "* %d FETCH (UID %d " % (self.box.seq(u), u)
+                self.send(head.encode() + extra + b"BODY[] {%d}\r\n" %
+                          len(b) + b + b")\r\n")
+                continue
             self.send(head.encode() + b + b")\r\n")
             if self.mode == "noise":
                 self.send("* 7 EXISTS\r\n* 1 RECENT\r\n"
