@@ -313,9 +313,13 @@ fetch_all(struct mbox *mb, struct want *w, size_t n)
 	/* Drop the messages too large to fetch, keeping the order. */
 	for (i = 0; i < n; i++) {
 		if (max != 0 && w[i].size > max) {
-			log_info("%s/%s: UID %u: %u bytes, above "
-			    "max-message-size: left on the server",
-			    mb->acct->name, mb->name, w[i].uid, w[i].size);
+			/* Not an error: -q is for cron, which would mail it
+			 * every run while the message waits. */
+			if (!mb->run->quiet)
+				log_info("%s/%s: UID %u: %u bytes, above "
+				    "max-message-size: left on the server",
+				    mb->acct->name, mb->name, w[i].uid,
+				    w[i].size);
 			mb->t.skipped++;
 			continue;
 		}

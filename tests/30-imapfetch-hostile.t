@@ -301,4 +301,15 @@ is "two body sections: only the sane message delivered" \
 is "two body sections: only it flagged" "$(grep STORE "$T/log" | cut -d' ' -f2-4)" \
     "UID STORE 3"
 
+# -q prints errors only: a message above max-message-size is not one (it
+# would be mailed by cron every run while it waits on the server).
+bad plain
+conf "$T/d21" "max-message-size = 10"
+run -q
+is "-q, messages too large: exit 0" "$rc" 0
+is "-q, messages too large: nothing printed" "$(cat "$T/err")" ""
+run
+is "without -q, messages too large: logged" \
+    "$(grep -c "above max-message-size" "$T/err")" 3
+
 done_testing
