@@ -18,12 +18,42 @@
 #include "deliver.h"
 #include "util.h"
 
+/* Makes dirfd/name when missing (*made then set); returns its fd. */
 static int
-open_subdir(int dirfd, const char *name)
+open_subdir(int dirfd, const char *name, int *made)
 {
-	if (mkdirat(dirfd, name, 0700) == -1 && errno != EEXIST)
+	if (mkdirat(dirfd, name, 0700) == 0)
+		*made = 1;
+	else if (errno != EEXIST)
 		return -1;
 	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/*
+ * fsync of the directory holding path.  A directory just made is durable
+ * only once its parent is: else a crash could lose new/ with the messages
+ * a state file already says are delivered, and flagged on the server.
+ */
+static int
+fsync_parent(const char *path)
+{
+	char	 dir[4096];
+	char	*slash;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	while ((slash = strrchr(dir, '/')) != NULL && slash[1] == '\0' &&
+	    slash != dir)
+		*slash = '\0';		/* "drop/" is "drop" */
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return fsync_dir(".");
+	if (slash == dir)
+		slash[1] = '\0';	/* "/drop": "/" */
+	else
+		*slash = '\0';
+	return fsync_dir(dir);
 }
 
 /* Maildir host part: '/' and ':' would break the name (Maildir spec). */
@@ -50,7 +80,7 @@ set_host(struct deliver *d)
 int
 deliver_open(struct deliver *d, const char *path, const char *marker)
 {
-	int	 saved;
+	int	 saved, made = 0, top = 0;
 
 	memset(d, 0, sizeof(*d));
 	d->dirfd = d->tmpfd = d->newfd = -1;
@@ -62,14 +92,20 @@ deliver_open(struct deliver *d, const char *path, const char *marker)
 	}
 	snprintf(d->marker, sizeof(d->marker), "%s", marker);
 	set_host(d);
-	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+	if (mkdir(path, 0700) == 0)
+		top = 1;
+	else if (errno != EEXIST)
 		return -1;
 	if ((d->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		goto fail;
-	if ((d->tmpfd = open_subdir(d->dirfd, "tmp")) == -1 ||
-	    (d->newfd = open_subdir(d->dirfd, "new")) == -1)
+	if ((d->tmpfd = open_subdir(d->dirfd, "tmp", &made)) == -1 ||
+	    (d->newfd = open_subdir(d->dirfd, "new", &made)) == -1)
 		goto fail;
-	if (mkdirat(d->dirfd, "cur", 0700) == -1 && errno != EEXIST)
+	if (mkdirat(d->dirfd, "cur", 0700) == 0)
+		made = 1;
+	else if (errno != EEXIST)
+		goto fail;
+	if ((made && fsync(d->dirfd) == -1) || (top && fsync_parent(path) == -1))
 		goto fail;
 	return 0;
 fail:

@@ -48,7 +48,8 @@ struct deliver {
 
 /*
  * Opens the Maildir at path, creating it and tmp/ new/ cur/ (0700) when
- * missing.  marker: 1-15 of [a-z0-9], tags this program's tmp files.
+ * missing, durably (the parent of what was made is fsync'd).  marker:
+ * 1-15 of [a-z0-9], tags this program's tmp files.
  */
 int	deliver_open(struct deliver *, const char *path, const char *marker);
 

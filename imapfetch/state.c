@@ -362,7 +362,12 @@ state_dir(const char *maildrop)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+	/* Made durable at once: with after-fetch = none, a state lost in a
+	 * crash means every message delivered again. */
+	if (mkdir(path, 0700) == 0) {
+		if (fsync_dir(maildrop) == -1)
+			return -1;
+	} else if (errno != EEXIST)
 		return -1;
 	/* Not through a symbolic link: the state and lock are ours. */
 	return open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
