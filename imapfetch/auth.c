@@ -280,6 +280,21 @@ stream:
 	return conn_fail(c, MAILIMAP_ERROR_STREAM, "AUTHENTICATE");
 }
 
+/*
+ * libetpan builds each command in its stream's write buffer and leaves it
+ * there once sent: the login line (the secret, or its base64) would stay
+ * in memory, and in a core dump, for the whole session, as only its first
+ * bytes are overwritten by the next command.
+ */
+static void
+wipe_sent(struct conn *c)
+{
+	mailstream	*s = c->imap->imap_stream;
+
+	if (s != NULL && s->write_buffer != NULL)
+		explicit_bzero(s->write_buffer, s->buffer_max_size);
+}
+
 static int
 login_with(struct conn *c, const struct account *a, const char *secret)
 {
@@ -319,6 +334,7 @@ login_with(struct conn *c, const struct account *a, const char *secret)
 	}
 	explicit_bzero(raw, sizeof(raw));
 	explicit_bzero(ir, sizeof(ir));
+	wipe_sent(c);
 	return r;
 }
 
