@@ -57,8 +57,17 @@ recover_file(const struct account *a, struct deliver *dl, int statefd,
 			state_free(&st);
 			return -1;
 		}
-		log_debug("%s: %s: %s", a->name, st.pend[i].name, r == 1 ?
-		    "delivery finished" : "was already delivered");
+		if (r == 0 && deliver_exists(dl, st.pend[i].name) == 0)
+			/* Renamed, then taken by a POP3 client; or its tmp
+			 * file removed by someone else.  Fetching it again
+			 * could deliver it twice: say it, at least. */
+			log_warnx("%s: %s: pending, but in neither tmp/ nor "
+			    "new/ or cur/: counted as delivered", a->name,
+			    st.pend[i].name);
+		else
+			log_debug("%s: %s: %s", a->name, st.pend[i].name,
+			    r == 1 ? "delivery finished" :
+			    "was already delivered");
 	}
 	r = 0;
 	if (st.npend > 0) {

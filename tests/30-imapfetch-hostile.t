@@ -312,4 +312,20 @@ run
 is "without -q, messages too large: logged" \
     "$(grep -c "above max-message-size" "$T/err")" 3
 
+# Recovery: a pending delivery whose file is nowhere (tmp/, new/, cur/)
+# is counted as delivered (a POP3 client may have taken it: fetching it
+# again could deliver it twice), and said so.
+bad plain
+mkmaildir "$T/d22"
+mkdir -p "$T/d22/.imapfetch"
+printf 'imapfetch-state 1\nuidvalidity 7\npending 1 %s\nend\n' \
+    "1.M1P1Q1_imapfetch.gone,S=48,W=48" > "$T/d22/.imapfetch/INBOX.state"
+chown -R "$TUSER:" "$T/d22"
+conf "$T/d22"
+run
+is "pending, file gone: exit 0" "$rc" 0
+check "pending, file gone: said so" grep -q "in neither tmp/ nor new/" "$T/err"
+is "pending, file gone: counted delivered, the others fetched" \
+    "$(hashes "$T/d22/new")" "$(want plain 2 3)"
+
 done_testing
