@@ -48,7 +48,7 @@ imapfetch/imapfetch: $(IMAPFETCH_OBJ) common/libcommon.a
 POPD_LIBOBJ = $(filter-out popd/main.o,$(POPD_OBJ))
 IMAPFETCH_LIBOBJ = $(filter-out imapfetch/main.o,$(IMAPFETCH_OBJ))
 UNIT_LIBOBJ = $(POPD_LIBOBJ) $(IMAPFETCH_LIBOBJ)
-tests/unit/%.t: tests/unit/%.o tests/unit/tap.h $(UNIT_LIBOBJ) common/libcommon.a
+tests/unit/%.t: tests/unit/%.o $(UNIT_LIBOBJ) common/libcommon.a
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(UNIT_LIBOBJ) common/libcommon.a \
 	    -letpan -ltls -lcrypt
 

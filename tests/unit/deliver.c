@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 
 #include "deliver.h"
 #include "maildir.h"
+#include "fixture.h"
 #include "tap.h"
 
 #define MARKER	"test"
@@ -29,49 +29,16 @@ static char	top[64];		/* the temporary directory */
 static char	md[96];			/* top/Maildir */
 
 static void
-die(const char *what)
-{
-	perror(what);
-	exit(2);
-}
-
-static int
-rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
 cleanup(void)
 {
-	nftw(top, rm, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(top);
 }
 
 /* Removes the Maildir: the next test starts without one. */
 static void
 remove_md(void)
 {
-	nftw(md, rm, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* The wire size by the words of wire.h, one byte at a time. */
-static uint64_t
-ref_wire(const unsigned char *p, size_t len)
-{
-	uint64_t	n = 0;
-	size_t		i;
-
-	for (i = 0; i < len; i++) {
-		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
-			n++;		/* the CR added before a bare LF */
-		n++;
-	}
-	if (len > 0 && p[len - 1] != '\n')
-		n += 2;			/* the CRLF owed at the end */
-	return n;
+	rm_tree(md);
 }
 
 /* Entries of md/sub, "." and ".." aside; -1 when it cannot be read. */

@@ -8,23 +8,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "maildir.h"
+#include "fixture.h"
 #include "tap.h"
 
 static char	top[64];
-
-static void
-die(const char *what)
-{
-	perror(what);
-	exit(2);
-}
 
 /* Writes len bytes to top/path with mtime t (0: leave it). */
 static void
@@ -48,36 +41,10 @@ mkfile(const char *path, const void *buf, size_t len, time_t t)
 
 #define MKFILE(path, lit, t)	mkfile(path, lit, sizeof(lit) - 1, t)
 
-/* The wire size by the words of wire.h, one byte at a time. */
-static uint64_t
-ref_size(const unsigned char *p, size_t len)
-{
-	uint64_t	n = 0;
-	size_t		i;
-
-	for (i = 0; i < len; i++) {
-		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
-			n++;		/* the CR added before a bare LF */
-		n++;
-	}
-	if (len > 0 && p[len - 1] != '\n')
-		n += 2;			/* the CRLF owed at the end */
-	return n;
-}
-
-static int
-rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 cleanup(void)
 {
-	nftw(top, rm, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(top);
 }
 
 static int
@@ -194,7 +161,7 @@ test_order(void)
 	is_int(v[7].size, 12345, ",W= is trusted, the file not read");
 	ok(v[7].sized && !v[8].sized, "sized says where the size came from");
 	is_int(v[8].size, 6, "a malformed ,W= is ignored: counted");
-	is_int(v[9].size, ref_size(big, sizeof(big)),
+	is_int(v[9].size, ref_wire(big, sizeof(big)),
 	    "CRLF split across read blocks counts once");
 	is_int(v[9].size, 70000 + 1 + 2, "...70000 + one CR + the owed CRLF");
 	maildir_free(v, n);
@@ -246,7 +213,7 @@ test_sizes(void)
 		return;
 	is_int(n, 19 + 40, "every file listed");
 	for (i = 0; i < n && i < 19; i++) {
-		if (v[i].size != ref_size((const unsigned char *)shapes[i],
+		if (v[i].size != ref_wire((const unsigned char *)shapes[i],
 		    strlen(shapes[i]))) {
 			printf("# %s: %llu\n", v[i].path,
 			    (unsigned long long)v[i].size);
@@ -262,7 +229,7 @@ test_sizes(void)
 			seed = seed * 1103515245 + 12345;
 			buf[k] = "\r\n.a"[(seed >> 16) & 3];
 		}
-		if (v[i].size != ref_size(buf, len))
+		if (v[i].size != ref_wire(buf, len))
 			bad++;
 	}
 	ok(bad == 0, "40 random CR/LF files: counted size == the wire rule");

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,18 +15,12 @@
 
 #include "../../imapfetch/msgkey.h"
 #include "sha256.h"
+#include "fixture.h"
 #include "tap.h"
 
 #define KEYLEN	(MSGKEY_MAX + 3)
 
 static char	top[64];
-
-static void
-die(const char *what)
-{
-	perror(what);
-	exit(2);
-}
 
 /* The key of len bytes fed in one update. */
 static void
@@ -307,19 +300,10 @@ test_short_out(void)
 	ok(good, "output buffers of 1..80 bytes: terminated, not overrun");
 }
 
-static int
-rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 cleanup(void)
 {
-	nftw(top, rm, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(top);
 }
 
 static void

@@ -10,7 +10,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,33 +18,18 @@
 #include <unistd.h>
 
 #include "../../imapfetch/state.h"
+#include "fixture.h"
 #include "tap.h"
 
 static char	top[64];		/* the temporary directory */
 static int	dfd = -1;		/* top/.imapfetch */
 
 static void
-die(const char *what)
-{
-	perror(what);
-	exit(2);
-}
-
-static int
-rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
 cleanup(void)
 {
 	if (dfd != -1)
 		close(dfd);
-	nftw(top, rm, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(top);
 }
 
 /* Writes len bytes as dfd/file. */

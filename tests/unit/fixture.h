@@ -1,0 +1,56 @@
+/*
+ * fixture.h: what the unit tests that touch files share: a way out, removal
+ * of a temporary tree, and the wire size of a message computed the slow,
+ * obvious way (to check common/wire.c against).  Header only.
+ */
+#ifndef POPD_FIXTURE_H
+#define POPD_FIXTURE_H
+
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* A test that cannot set itself up stops: exit 2, no TAP plan. */
+static inline void
+die(const char *what)
+{
+	perror(what);
+	exit(2);
+}
+
+static inline int
+fixture_rm(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Removes path and everything below it, following no link. */
+static inline void
+rm_tree(const char *path)
+{
+	nftw(path, fixture_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The wire size by the words of wire.h, one byte at a time. */
+static inline uint64_t
+ref_wire(const unsigned char *p, size_t len)
+{
+	uint64_t	n = 0;
+	size_t		i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+			n++;		/* the CR added before a bare LF */
+		n++;
+	}
+	if (len > 0 && p[len - 1] != '\n')
+		n += 2;			/* the CRLF owed at the end */
+	return n;
+}
+
+#endif
