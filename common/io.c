@@ -93,6 +93,15 @@ io_wait(struct io *io, int fd, short events)
 	return io_wait_ms(io, fd, events, io->timeout_ms);
 }
 
+/* Waits for what libtls asked with rc (TLS_WANT_POLLIN or _POLLOUT). */
+static int
+io_wait_tls(struct io *io, int rc, int timeout_ms)
+{
+	if (rc == TLS_WANT_POLLIN)
+		return io_wait_ms(io, io->rfd, POLLIN, timeout_ms);
+	return io_wait_ms(io, io->wfd, POLLOUT, timeout_ms);
+}
+
 /*
  * After a read or write that returned n: 1 when it must be tried again
  * (once the fd libtls or the kernel named is ready), 0 when n is a result,
@@ -103,10 +112,9 @@ static int
 io_retry(struct io *io, ssize_t n, short dir)
 {
 	if (io->tls != NULL) {
-		if (n == TLS_WANT_POLLIN)
-			return io_wait(io, io->rfd, POLLIN) == -1 ? -1 : 1;
-		if (n == TLS_WANT_POLLOUT)
-			return io_wait(io, io->wfd, POLLOUT) == -1 ? -1 : 1;
+		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT)
+			return io_wait_tls(io, (int)n, io->timeout_ms) == -1 ?
+			    -1 : 1;
 		if (n == -1) {
 			io->error = EPROTO;
 			return -1;
@@ -320,8 +328,7 @@ io_start_tls(struct io *io, struct tls *ctx, const char **errstr)
 			*errstr = "handshake timed out";
 			return -1;
 		}
-		if (io_wait_ms(io, rc == TLS_WANT_POLLIN ? io->rfd : io->wfd,
-		    rc == TLS_WANT_POLLIN ? POLLIN : POLLOUT, (int)budget) == -1) {
+		if (io_wait_tls(io, rc, (int)budget) == -1) {
 			*errstr = io->error == ETIMEDOUT ?
 			    "handshake timed out" : strerror(io->error);
 			return -1;
@@ -346,9 +353,7 @@ io_close(struct io *io)
 		rc = tls_close(io->tls);
 		if (rc != TLS_WANT_POLLIN && rc != TLS_WANT_POLLOUT)
 			break;
-		if (io_wait_ms(io, rc == TLS_WANT_POLLIN ? io->rfd : io->wfd,
-		    rc == TLS_WANT_POLLIN ? POLLIN : POLLOUT,
-		    IO_CLOSE_TIMEOUT_MS) == -1)
+		if (io_wait_tls(io, rc, IO_CLOSE_TIMEOUT_MS) == -1)
 			break;
 	}
 	tls_free(io->tls);
