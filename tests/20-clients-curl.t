@@ -12,8 +12,7 @@
 # authenticates with SASL PLAIN when CAPA offers it: "AUTH PLAIN", then the
 # credentials after the "+ " continuation, or on the AUTH line with --sasl-ir.
 . tests/lib.sh
-[ -x "$POPD" ] || { echo "1..0 # SKIP popd/popd not built"; exit 0; }
-command -v curl >/dev/null || { echo "1..0 # SKIP curl not installed"; exit 0; }
+need curl
 
 mkconf "$T/popd.conf" </dev/null
 fixtures "$T/alice"

@@ -19,8 +19,7 @@
 #    bug: its 8 KiB read buffer's guard line end is written past the NUL);
 #  - dot-stuffing is undone; nothing else (with "no rewrite") changes.
 . tests/lib.sh
-[ -x "$POPD" ] || { echo "1..0 # SKIP popd/popd not built"; exit 0; }
-command -v fetchmail >/dev/null || { echo "1..0 # SKIP fetchmail not installed"; exit 0; }
+need fetchmail
 
 mkconf "$T/popd.conf" </dev/null
 fixtures "$T/alice"

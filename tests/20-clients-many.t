@@ -5,7 +5,7 @@
 # the LIST and UIDL listings byte for byte.  mpop: all 2000 delivered
 # through its pipelined RETRs, byte-exact as modelled.
 . tests/lib.sh
-[ -x "$POPD" ] || { echo "1..0 # SKIP popd/popd not built"; exit 0; }
+need
 N=2000
 
 mkconf "$T/popd.conf" </dev/null

@@ -13,8 +13,7 @@
 # counting deliveries, which gives the order back.  mpop sends CAPA, then
 # pipelines its commands (popd offers PIPELINING).
 . tests/lib.sh
-[ -x "$POPD" ] || { echo "1..0 # SKIP popd/popd not built"; exit 0; }
-command -v mpop >/dev/null || { echo "1..0 # SKIP mpop not installed"; exit 0; }
+need mpop
 
 mkconf "$T/popd.conf" </dev/null
 fixtures "$T/alice"

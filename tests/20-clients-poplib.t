@@ -4,7 +4,7 @@
 # --inetd and by ucspi-tcp's tcpserver, on the fixtures of mkfixtures.py.
 # What each check asserts is in tests/pop3check.py.
 . tests/lib.sh
-[ -x "$POPD" ] || { echo "1..0 # SKIP popd/popd not built"; exit 0; }
+need
 
 mkconf "$T/popd.conf" </dev/null
 for kind in socket-activate tcpserver; do

@@ -9,10 +9,7 @@
 # whole chain from tls-cert.
 . tests/lib.sh
 . tests/lib-tls.sh
-[ -x "$POPD" ] || { echo "1..0 # SKIP popd/popd not built"; exit 0; }
-for t in openssl systemd-socket-activate; do
-	command -v $t >/dev/null || { echo "1..0 # SKIP $t not installed"; exit 0; }
-done
+need openssl systemd-socket-activate
 
 PKI=$T/pki
 check "test PKI: root, intermediate, localhost" mkpki "$PKI"

@@ -8,10 +8,7 @@
 # the next connection with nothing restarted.
 . tests/lib.sh
 . tests/lib-tls.sh
-[ -x "$POPD" ] || { echo "1..0 # SKIP popd/popd not built"; exit 0; }
-for t in openssl systemd-socket-activate; do
-	command -v $t >/dev/null || { echo "1..0 # SKIP $t not installed"; exit 0; }
-done
+need openssl systemd-socket-activate
 POL="python3 $TOP/tests/tlspolicy.py"
 
 PKI=$T/pki

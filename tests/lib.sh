@@ -61,6 +61,16 @@ if [ "$(id -u)" -eq 0 ] && ! as_user test -x "$POPD" 2>/dev/null; then
 	fi
 fi
 
+# need CMD...: skips the whole test file (TAP "1..0 # SKIP") unless popd is
+# built and every CMD is installed.
+need() {
+	[ -x "$POPD" ] || { echo "1..0 # SKIP popd/popd not built"; exit 0; }
+	for _c in "$@"; do
+		command -v "$_c" >/dev/null ||
+		    { echo "1..0 # SKIP $_c not installed"; exit 0; }
+	done
+}
+
 # A free TCP port on 127.0.0.1 (asks the kernel).
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
