@@ -25,13 +25,71 @@ log_init(const char *ident, enum log_to to, int verbose)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+/* Length of the valid UTF-8 sequence at p (not a C1 control), or 0. */
+static size_t
+utf8_len(const unsigned char *p)
+{
+	size_t		 n, i;
+	unsigned	 cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	/* Overlong, surrogate, beyond Unicode, or C1 (CSI is U+009B). */
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || cp < 0xa0)
+		return 0;
+	return n;
+}
+
+void
+log_escape(char *dst, size_t dstlen, const char *src)
+{
+	const unsigned char	*p = (const unsigned char *)src;
+	size_t			 o = 0, n;
+
+	if (dstlen == 0)
+		return;
+	for (; *p != '\0'; p += n) {
+		n = utf8_len(p);
+		if (n == 1 && (*p < 0x20 || *p == 0x7f))
+			n = 0;
+		if (n == 0) {
+			if (o + 4 >= dstlen)
+				break;
+			snprintf(dst + o, dstlen - o, "\\x%02x", *p);
+			o += 4;
+			n = 1;
+			continue;
+		}
+		if (o + n >= dstlen)
+			break;
+		memcpy(dst + o, p, n);
+		o += n;
+	}
+	dst[o] = '\0';
+}
+
 static void
 vlog(int pri, const char *fmt, va_list ap, int with_errno)
 {
-	char	msg[1024];
+	char	raw[1024], msg[4 * sizeof(raw)];
 	int	saved = errno;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	log_escape(msg, sizeof(msg), raw);
 	if (log_dest == LOG_TO_SYSLOG) {
 		if (with_errno)
 			syslog(pri, "%s: %s", msg, strerror(saved));

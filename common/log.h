@@ -29,4 +29,14 @@ void	fatal(int code, const char *, ...)
  */
 void	log_sanitize(char *dst, size_t dstlen, const char *src);
 
+/*
+ * Copies src into dst (at most dstlen-1 bytes, always terminated) so that
+ * it is safe on a terminal and in a log: valid UTF-8 passes, except C1
+ * controls; control bytes, DEL and the bytes of invalid UTF-8 become
+ * "\xHH".  Every log line goes through it (text from a server or a
+ * client is in many of them).  A sequence that does not fit is dropped
+ * whole.
+ */
+void	log_escape(char *dst, size_t dstlen, const char *src);
+
 #endif
