@@ -23,6 +23,10 @@ child_exec(const char *cmd, int out, const char *const env[])
 	size_t	 i;
 	int	 null;
 
+	/* Its own process group: at the deadline the whole group dies, not
+	 * only sh (whose children would live on under cron). */
+	if (setpgid(0, 0) == -1)
+		_exit(127);
 	if ((null = open("/dev/null", O_RDONLY)) == -1 ||
 	    dup2(null, STDIN_FILENO) == -1 ||
 	    (out != -1 && dup2(out, STDOUT_FILENO) == -1))
@@ -60,6 +64,8 @@ child_start(const char *cmd, int *out, const char *const env[])
 	}
 	if (pid == 0)
 		child_exec(cmd, p[1], env);
+	/* Also here: the deadline may come before the child runs at all. */
+	(void)setpgid(pid, pid);
 	if (out != NULL) {
 		close(p[1]);
 		*out = p[0];
@@ -103,6 +109,7 @@ child_wait(pid_t pid, long long deadline, int *status)
 			break;
 		nanosleep(&nap, NULL);
 	}
+	(void)kill(-pid, SIGKILL);
 	(void)kill(pid, SIGKILL);
 	while (waitpid(pid, status, 0) == -1 && errno == EINTR)
 		;

@@ -10,7 +10,7 @@
 #include <sys/types.h>
 
 /*
- * Starts "/bin/sh -c cmd" with standard input from /dev/null and SIGPIPE
+ * Starts "/bin/sh -c cmd" in a process group of its own, with standard input from /dev/null and SIGPIPE
  * as by default.  With out != NULL its standard output is a pipe, whose
  * read end *out the caller closes; else it shares ours.  env: name, value,
  * name, value, ..., NULL, added to its environment (env may be NULL).
@@ -25,8 +25,8 @@ long long child_deadline(unsigned secs);
 int	child_left(long long deadline);
 
 /*
- * Waits for pid until deadline, then kills it (SIGKILL); either way it is
- * reaped.  Returns 0 with its wait status in *status, or -1 with errno:
+ * Waits for pid until deadline, then kills its whole process group
+ * (SIGKILL); either way it is reaped.  Returns 0 with its wait status in *status, or -1 with errno:
  * ETIMEDOUT when it had to be killed.
  */
 int	child_wait(pid_t pid, long long deadline, int *status);
