@@ -308,14 +308,19 @@ deliver_recover(struct deliver *d, const char *name)
 	return 1;
 }
 
-/* 1 when name is one of our tmp files: "..._<marker>.<host>". */
+/*
+ * 1 when name is one of our tmp files: "..._<marker>.<host>", written on
+ * this host.  Another host sharing the Maildir (NFS) may be writing its
+ * own at this moment: those are never ours to remove.
+ */
 static int
 is_ours(const struct deliver *d, const char *name)
 {
-	char	 tag[sizeof(d->marker) + 2];
+	char	 tag[sizeof(d->marker) + sizeof(d->host) + 2];
+	size_t	 nl = strlen(name), tl;
 
-	snprintf(tag, sizeof(tag), "_%s.", d->marker);
-	return name[0] != '.' && strstr(name, tag) != NULL;
+	tl = (size_t)snprintf(tag, sizeof(tag), "_%s.%s", d->marker, d->host);
+	return name[0] != '.' && nl > tl && strcmp(name + nl - tl, tag) == 0;
 }
 
 int

@@ -104,7 +104,7 @@ void	deliver_reset(struct deliver *);
 int	deliver_recover(struct deliver *, const char *name);
 
 /*
- * Removes the tmp files carrying our marker except those for which
+ * Removes the tmp files carrying our marker and this host's name except those for which
  * keep(arg, unique) returns 1 (keep may be NULL).  Returns the number
  * removed, or -1.
  */

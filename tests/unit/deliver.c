@@ -494,21 +494,25 @@ test_recover_clean(void)
 	ok(deliver_recover(&d, longname) == -1 && errno == EINVAL,
 	    "a name longer than DELIVER_NAME_MAX: -1, EINVAL");
 
-	/* clean_tmp: ours only, and not what keep() keeps. */
-	mkfile("tmp", "1.M1P1Q1_" MARKER ".otherhost");	/* ours */
+	/* clean_tmp: ours only (our marker, this host), and not what
+	 * keep() keeps. */
+	snprintf(name, sizeof(name), "1.M1P1Q1_" MARKER ".%s", d.host);
+	mkfile("tmp", name);				/* ours */
+	mkfile("tmp", "1.M1P1Q1_" MARKER ".otherhost");	/* another host's */
 	mkfile("tmp", "1.M1P1Q1_other.host");		/* another marker */
 	mkfile("tmp", "1.M1P1Q1_x" MARKER ".host");
 	mkfile("tmp", "1.M1P1Q1_" MARKER "x.host");
 	mkfile("tmp", "1.M1P1Q1." MARKER ".host");
 	mkfile("tmp", "1.M1P1Q1.host");			/* another MDA */
 	mkfile("tmp", "._" MARKER ".host");		/* a dot file */
-	is_int(count("tmp"), 9, "tmp/: two of ours pending, one of ours, "
-	    "six others");
+	is_int(count("tmp"), 10, "tmp/: two of ours pending, one of ours, "
+	    "seven others");
 	is_int(deliver_clean_tmp(&d, keep_one, ub), 2, "clean_tmp removes 2 "
 	    "(one kept by keep())");
-	ok(present("tmp", ub) && !present("tmp", uc) &&
-	    !present("tmp", "1.M1P1Q1_" MARKER ".otherhost"),
+	ok(present("tmp", ub) && !present("tmp", uc) && !present("tmp", name),
 	    "kept the one keep() asked for; removed ours");
+	ok(present("tmp", "1.M1P1Q1_" MARKER ".otherhost"),
+	    "another host's file (same marker) is left alone");
 	good = present("tmp", "1.M1P1Q1_other.host") &&
 	    present("tmp", "1.M1P1Q1_x" MARKER ".host") &&
 	    present("tmp", "1.M1P1Q1_" MARKER "x.host") &&
@@ -519,7 +523,7 @@ test_recover_clean(void)
 	is_int(deliver_recover(&d, nb), 1, "the kept one can still be "
 	    "recovered");
 	is_int(deliver_clean_tmp(&d, NULL, NULL), 0, "clean_tmp again: 0");
-	is_int(count("tmp"), 6, "six others left");
+	is_int(count("tmp"), 7, "seven others left");
 	is_int(count("new"), 2, "two recovered in new/");
 
 	/* exists: the unique part up to ':' in new/ or cur/. */
