@@ -55,7 +55,7 @@ enum key_id {
 	K_PASSWORD, K_MAILDROP, K_IMAP_HOST, K_IMAP_PORT, K_IMAP_TLS,
 	K_IMAP_USER, K_IMAP_PASSWORD_FILE, K_IMAP_PASSWORD_COMMAND,
 	K_IMAP_OAUTH2_COMMAND, K_IMAP_PASSWORD, K_IMAP_CA_FILE, K_MAILBOXES,
-	K_AFTER_FETCH, K_MAX_AGE_DAYS, K_MAX_MESSAGE_SIZE, K_ON_NEW,
+	K_FETCH, K_AFTER_FETCH, K_MAX_AGE_DAYS, K_MAX_MESSAGE_SIZE, K_ON_NEW,
 	NKEYS
 };
 
@@ -80,6 +80,9 @@ static const char *const plaintext_auth_names[] = {
 static const char *const imap_tls_names[] = {
 	"implicit", "starttls", "none", "none-i-know", NULL
 };
+static const char *const fetch_names[] = {
+	"unseen", "all", NULL
+};
 static const char *const after_fetch_names[] = {
 	"seen", "delete", "none", NULL
 };
@@ -87,7 +90,8 @@ static const char *const after_fetch_names[] = {
 /* T_ENUM values are stored through an unsigned *. */
 _Static_assert(sizeof(enum plaintext_auth) == sizeof(unsigned) &&
     sizeof(enum imap_tls) == sizeof(unsigned) &&
-    sizeof(enum after_fetch) == sizeof(unsigned), "enum size");
+    sizeof(enum after_fetch) == sizeof(unsigned) &&
+    sizeof(enum fetch_what) == sizeof(unsigned), "enum size");
 
 static const struct key keys[NKEYS] = {
 	[K_TLS_CERT] = { "tls-cert", SC_GLOBAL, T_PATH, G(tls_cert), NOFF },
@@ -129,6 +133,8 @@ static const struct key keys[NKEYS] = {
 	    A(imap_ca_file) },
 	[K_MAILBOXES] = { "mailboxes", SC_SECTION, T_LIST, NOFF,
 	    A(mailboxes) },
+	[K_FETCH] = { "fetch", SC_SECTION, T_ENUM, NOFF, A(fetch), 0, 0,
+	    fetch_names },
 	[K_AFTER_FETCH] = { "after-fetch", SC_SECTION, T_ENUM, NOFF,
 	    A(after_fetch), 0, 0, after_fetch_names },
 	[K_MAX_AGE_DAYS] = { "max-age-days", SC_SECTION, T_UINT, NOFF,

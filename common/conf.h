@@ -17,6 +17,7 @@
 
 enum plaintext_auth { PA_TLS, PA_TLS_OR_LOOPBACK, PA_ALWAYS };
 enum imap_tls { IT_IMPLICIT, IT_STARTTLS, IT_NONE, IT_NONE_I_KNOW };
+enum fetch_what { FW_UNSEEN, FW_ALL };
 enum after_fetch { AF_SEEN, AF_DELETE, AF_NONE };
 
 /* One [NAME] section: a POP3 user, its maildrop and its IMAP account. */
@@ -40,6 +41,7 @@ struct account {
 	unsigned	 imap_timeout;		/* seconds (default: global) */
 	char	       **mailboxes;		/* default { "INBOX" } */
 	size_t		 nmailboxes;
+	enum fetch_what	 fetch;			/* default FW_UNSEEN */
 	enum after_fetch after_fetch;		/* default AF_SEEN */
 	unsigned	 max_age_days;		/* 0: no SINCE */
 	uint64_t	 max_message_size;	/* bytes; 0: no limit */

@@ -70,6 +70,24 @@
 /* imapfetch: seconds for connect and for each network read or write. */
 #define IMAP_TIMEOUT		60
 
+/*
+ * imapfetch: every command must be answered within IMAP_DEADLINE_FACTOR x
+ * imap-timeout seconds, plus one second per IMAP_MIN_RATE bytes received:
+ * a server that sends a byte now and then, each within imap-timeout,
+ * still cannot hold a run (and the maildrop's lock) for ever, while a
+ * slow link that moves a large batch steadily is never cut.
+ */
+#define IMAP_DEADLINE_FACTOR	5
+#define IMAP_MIN_RATE		8192
+
+/*
+ * imapfetch: libetpan keeps a response in memory, but for the message
+ * bodies it streams to disk.  A response line, or the rest of a response
+ * outside BODY[] literals, longer than this is a protocol error (a UID
+ * SEARCH answer of about a million UIDs still fits).
+ */
+#define IMAP_RESPONSE_MAX	(8UL * 1024 * 1024)
+
 /* imapfetch: a FETCH batch holds at most this many messages or bytes. */
 #define IMAP_BATCH_COUNT	100
 #define IMAP_BATCH_BYTES	(32UL * 1024 * 1024)

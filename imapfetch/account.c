@@ -37,6 +37,14 @@ ex_worst(int a, int b)
 	return rank(a) >= rank(b) ? a : b;
 }
 
+unsigned
+account_port(const struct account *a)
+{
+	if (a->imap_port != 0)
+		return a->imap_port;
+	return a->imap_tls == IT_IMPLICIT ? 993 : 143;
+}
+
 /* Finishes the pending deliveries of one state file. */
 static int
 recover_file(const struct account *a, struct deliver *dl, int statefd,

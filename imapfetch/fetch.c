@@ -19,16 +19,25 @@
 struct got {
 	uint32_t	 uid;
 	struct dmsg	*m;		/* NULL: a duplicate, dropped */
-	char		*key;		/* dedup mode only */
+	struct msgkeys	*keys;		/* dedup mode only */
 };
+
+/* Why the body being received is not kept. */
+enum skip { SK_NONE, SK_ODD, SK_BIG, SK_DEFER };
 
 struct fctx {
 	struct mbox	*mb;
 	struct dmsg	*cur;		/* body being received */
 	struct msgkey	 key;		/* of cur, in dedup mode */
+	/* The FETCH response being received: */
+	const struct mailimap_msg_att_body_section *sec; /* its BODY[] */
+	enum skip	 skip;
 	int		 lerr;		/* errno of the first local failure */
+	uint64_t	 kept;		/* bytes of the messages kept so far */
 	struct got	*got;
 	size_t		 ngot, cap;
+	struct want	*redo;		/* deferred: the batch was full */
+	size_t		 nredo;
 	const struct want *w;		/* asked for, sorted by UID */
 	size_t		 batch;		/* messages asked for */
 	time_t		 shown;		/* last progress line */
@@ -47,14 +56,43 @@ start_body(struct fctx *f)
 	return 0;
 }
 
+/* Stops receiving the current body into a file; why says what to do. */
 static void
-write_body(struct fctx *f, const char *bytes, size_t len)
+skip_body(struct fctx *f, enum skip why)
 {
-	if (f->lerr != 0 || len == 0)
+	if (f->skip == SK_NONE || f->skip == SK_DEFER)
+		f->skip = why;
+	if (f->cur != NULL)
+		(void)deliver_drop(f->mb->dl, f->cur);
+	f->cur = NULL;
+}
+
+/*
+ * Takes len bytes of the body being received, within the limits: sizes
+ * are those of the bytes that come, never what RFC822.SIZE said (a server
+ * may under-report them by any amount).  A message past max-message-size
+ * is left on the server; one that would overfill the batch (unless it is
+ * the batch's first) is fetched again in a later one.
+ */
+static void
+take_body(struct fctx *f, const char *bytes, size_t len)
+{
+	uint64_t	 max = f->mb->acct->max_message_size, have;
+
+	if (f->lerr != 0 || f->skip != SK_NONE)
 		return;
 	if (f->cur == NULL && start_body(f) == -1)
 		return;
-	if (deliver_write(f->cur, bytes, len) == -1) {
+	have = f->cur->size + len;
+	if (max != 0 && have > max) {
+		skip_body(f, SK_BIG);
+		return;
+	}
+	if (f->kept > 0 && f->kept + have > IMAP_BATCH_BYTES) {
+		skip_body(f, SK_DEFER);
+		return;
+	}
+	if (len > 0 && deliver_write(f->cur, bytes, len) == -1) {
 		f->lerr = errno;
 		return;
 	}
@@ -62,14 +100,34 @@ write_body(struct fctx *f, const char *bytes, size_t len)
 		msgkey_update(&f->key, bytes, len);
 }
 
-/* Always true: refusing data would leave the stream mid-literal. */
+/* 1 for the whole message, BODY[]: no section text, no partial. */
+static int
+whole_body(const struct mailimap_msg_att_body_section *sec)
+{
+	return sec != NULL && (sec->sec_section == NULL ||
+	    sec->sec_section->sec_spec == NULL) && sec->sec_origin_octet == 0;
+}
+
+/*
+ * libetpan hands over every body item of a response: BODY[] as asked, but
+ * also RFC822, RFC822.TEXT or other sections a server sends unasked.
+ * Only the bytes of one BODY[] go into the file; anything else makes the
+ * whole response odd, and nothing of it is delivered or flagged.  Always
+ * true: refusing data would leave the stream mid-literal.
+ */
 static bool
 on_body(int type, struct mailimap_msg_att_body_section *sec,
     const char *bytes, size_t len, void *arg)
 {
-	(void)type;
-	(void)sec;
-	write_body(arg, bytes, len);
+	struct fctx	*f = arg;
+
+	if (type != MAILIMAP_MSG_ATT_BODY_SECTION || !whole_body(sec) ||
+	    (f->sec != NULL && f->sec != sec))
+		skip_body(f, SK_ODD);
+	else {
+		f->sec = sec;
+		take_body(f, bytes, len);
+	}
 	return true;
 }
 
@@ -90,20 +148,22 @@ on_progress(size_t cur, size_t max, void *arg)
 static void
 keep_got(struct fctx *f, uint32_t uid)
 {
-	char	 key[MSGKEY_MAX + 3];
+	struct got	*g;
 
 	if (f->ngot == f->cap) {
 		f->cap = f->cap ? f->cap * 2 : 32;
 		f->got = xreallocarray(f->got, f->cap, sizeof(*f->got));
 	}
-	f->got[f->ngot].uid = uid;
-	f->got[f->ngot].m = f->cur;
-	f->got[f->ngot].key = NULL;
+	g = &f->got[f->ngot++];
+	g->uid = uid;
+	g->m = f->cur;
+	g->keys = NULL;
 	if (f->mb->st.dedup) {
-		msgkey_final(&f->key, key, sizeof(key));
-		f->got[f->ngot].key = xstrdup(key);
+		g->keys = xcalloc(1, sizeof(*g->keys));
+		msgkey_final(&f->key, g->keys);
 	}
-	f->ngot++;
+	f->kept += f->cur->size;
+	f->cur = NULL;
 }
 
 /* 1 when uid was delivered before or is already in this batch. */
@@ -130,88 +190,121 @@ cmp_uid_want(const void *key, const void *elt)
 }
 
 /*
- * 1 when uid is one this FETCH asked for.  A body for another UID is
+ * What this FETCH asked for uid, or NULL.  A body for another UID is
  * refused: it may be \Seen, or above max-message-size, and recording it
  * as delivered would flag it.
  */
-static int
+static const struct want *
 asked(const struct fctx *f, uint32_t uid)
 {
-	return bsearch(&uid, f->w, f->batch, sizeof(*f->w), cmp_uid_want)
-	    != NULL;
+	return bsearch(&uid, f->w, f->batch, sizeof(*f->w), cmp_uid_want);
 }
 
 /*
- * The UID (0: none) and the body section (NULL: none) of a response.
- * *odd is set when it has a section other than the BODY[] asked for, or
- * two: the body handler has written them all, one after the other, into
- * the one file.
+ * The UID of a response (0: none).  *body: 0 when it has no BODY[], 1 when
+ * it is NIL, 2 when it has one.  *odd: it also has other body items (the
+ * body handler sees only those with bytes) or two BODY[].
  */
-static struct mailimap_msg_att_body_section *
-msg_parts(struct mailimap_msg_att *att, uint32_t *uid, int *odd)
+static uint32_t
+msg_uid(struct mailimap_msg_att *att, int *body, int *odd)
 {
-	struct mailimap_msg_att_body_section	*sec = NULL;
 	struct mailimap_msg_att_static		*st;
 	struct mailimap_msg_att_item		*it;
 	clistiter				*ci;
+	uint32_t				 uid = 0;
+	int					 n = 0;
 
-	*uid = 0;
-	*odd = 0;
+	*body = *odd = 0;
 	for (ci = clist_begin(att->att_list); ci != NULL; ci = clist_next(ci)) {
 		it = clist_content(ci);
 		if (it->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
 			continue;
 		st = it->att_data.att_static;
-		if (st->att_type == MAILIMAP_MSG_ATT_UID)
-			*uid = st->att_data.att_uid;
-		else if (st->att_type == MAILIMAP_MSG_ATT_BODY_SECTION) {
-			if (sec != NULL || (st->att_data.att_body_section->
-			    sec_section != NULL && st->att_data.att_body_section->
-			    sec_section->sec_spec != NULL))
+		switch (st->att_type) {
+		case MAILIMAP_MSG_ATT_UID:
+			uid = st->att_data.att_uid;
+			break;
+		case MAILIMAP_MSG_ATT_BODY_SECTION:
+			if (!whole_body(st->att_data.att_body_section) ||
+			    n++ > 0)
 				*odd = 1;
-			sec = st->att_data.att_body_section;
+			else
+				*body = st->att_data.att_body_section->
+				    sec_body_part != NULL ? 2 : 1;
+			break;
+		case MAILIMAP_MSG_ATT_RFC822:
+		case MAILIMAP_MSG_ATT_RFC822_HEADER:
+		case MAILIMAP_MSG_ATT_RFC822_TEXT:
+			*odd = 1;
+			break;
 		}
 	}
-	return sec;
+	return uid;
+}
+
+/* Logs why the message uid was not kept, and counts it. */
+static void
+not_kept(struct fctx *f, uint32_t uid, int body)
+{
+	struct mbox		*mb = f->mb;
+	const struct want	*w = asked(f, uid);
+
+	if (uid != 0 && w == NULL)
+		log_warnx("%s/%s: UID %u: sent but not asked for; ignored",
+		    mb->acct->name, mb->name, uid);
+	else if (f->skip == SK_ODD)
+		log_warnx("%s/%s: UID %u: body sections not asked for; left "
+		    "on the server", mb->acct->name, mb->name, uid);
+	else if (uid == 0 || (!body && f->skip == SK_NONE)) {
+		/* NIL body (the message vanished), no UID: left on the
+		 * server.  A local failure is reported after the FETCH. */
+		if (f->lerr == 0)
+			log_warnx("%s/%s: UID %u: no body or no UID received; "
+			    "left on the server", mb->acct->name, mb->name,
+			    uid);
+	} else if (f->skip == SK_BIG) {
+		if (!mb->run->quiet)
+			log_info("%s/%s: UID %u: more than max-message-size "
+			    "(%llu bytes) received: left on the server",
+			    mb->acct->name, mb->name, uid, (unsigned long long)
+			    mb->acct->max_message_size);
+		mb->t.skipped++;
+	} else if (f->skip == SK_DEFER) {
+		f->redo = xreallocarray(f->redo, f->nredo + 1,
+		    sizeof(*f->redo));
+		f->redo[f->nredo++] = *w;
+	}
 }
 
 /* One message's FETCH response is complete. */
 static void
 on_msg(struct mailimap_msg_att *att, void *arg)
 {
-	struct fctx				*f = arg;
-	struct mailimap_msg_att_body_section	*sec;
-	uint32_t				 uid;
-	int					 odd;
+	struct fctx	*f = arg;
+	uint32_t	 uid;
+	int		 body, odd;
 
-	if ((sec = msg_parts(att, &uid, &odd)) == NULL)
-		return;		/* an unsolicited FLAGS update */
-	/* A body sent as a quoted string bypasses the body handler. */
-	if (f->cur == NULL && sec->sec_body_part != NULL && !odd)
-		write_body(f, sec->sec_body_part, sec->sec_length);
-	if (uid != 0 && !asked(f, uid))
-		log_warnx("%s/%s: UID %u: sent but not asked for; ignored",
-		    f->mb->acct->name, f->mb->name, uid);
-	else if (odd)
-		log_warnx("%s/%s: UID %u: body sections not asked for; left "
-		    "on the server", f->mb->acct->name, f->mb->name, uid);
-	else if (f->lerr == 0 && f->cur != NULL && uid != 0 &&
+	uid = msg_uid(att, &body, &odd);
+	if (odd)
+		skip_body(f, SK_ODD);
+	/* An empty message: BODY[] "" or {0} brings no bytes. */
+	if (body == 2 && f->cur == NULL)
+		take_body(f, "", 0);
+	if (body == 2 && f->cur != NULL && f->skip == SK_NONE &&
+	    f->lerr == 0 && uid != 0 && asked(f, uid) != NULL &&
 	    !seen_uid(f, uid)) {
-		if (deliver_finish(f->cur) == 0) {
+		if (deliver_finish(f->cur) == 0)
 			keep_got(f, uid);
-			f->cur = NULL;
-			return;
-		}
-		f->lerr = errno;
-	} else if (f->lerr == 0 && (f->cur == NULL || uid == 0))
-		/* NIL body (the message vanished), no UID: left on the
-		 * server.  A UID sent twice is kept once; a local failure
-		 * is reported when the FETCH is over. */
-		log_warnx("%s/%s: UID %u: no body or no UID received; left "
-		    "on the server", f->mb->acct->name, f->mb->name, uid);
+		else
+			f->lerr = errno;
+	} else if (body != 0 || f->skip != SK_NONE)
+		/* Not a FLAGS update of another client's: say why. */
+		not_kept(f, uid, body == 2);
 	if (f->cur != NULL)
 		(void)deliver_drop(f->mb->dl, f->cur);
 	f->cur = NULL;
+	f->sec = NULL;
+	f->skip = SK_NONE;
 }
 
 static int
@@ -231,11 +324,12 @@ drop_known(struct mbox *mb, struct fctx *f)
 	size_t	 i;
 
 	for (i = 0; i < f->ngot; i++) {
-		if (f->got[i].key == NULL || !msgindex_has(&mb->idx,
-		    f->got[i].key))
+		if (f->got[i].keys == NULL ||
+		    !msgindex_known(&mb->idx, f->got[i].keys))
 			continue;
 		log_debug("%s/%s: UID %u already in the maildrop (%.60s)",
-		    mb->acct->name, mb->name, f->got[i].uid, f->got[i].key);
+		    mb->acct->name, mb->name, f->got[i].uid,
+		    f->got[i].keys->digest);
 		(void)deliver_drop(mb->dl, f->got[i].m);
 		f->got[i].m = NULL;
 		mb->t.dups++;
@@ -265,7 +359,7 @@ commit(struct mbox *mb, struct fctx *f)
 	 * From here the tmp files may be recorded: never remove them.  If
 	 * the state did not reach the disk, the next run removes them.
 	 */
-	if (state_save(mb->statefd, mb->name, &mb->st) == -1) {
+	if (state_save(mb->statefd, &mb->id, &mb->st) == -1) {
 		r = local_fail(mb, errno, "state file in");
 		deliver_release(mb->dl);
 		return r;
@@ -282,7 +376,7 @@ commit(struct mbox *mb, struct fctx *f)
 		mb->t.bytes += f->got[i].m->size;
 	}
 	state_settle(&mb->st);
-	if (state_save(mb->statefd, mb->name, &mb->st) == -1)
+	if (state_save(mb->statefd, &mb->id, &mb->st) == -1)
 		return local_fail(mb, errno, "state file in");
 	deliver_reset(mb->dl);
 	/* A broken connection cannot flag: the next run flags what the
@@ -332,7 +426,9 @@ fetch_bodies(struct mbox *mb, struct fctx *f, const struct want *w, size_t n)
 	mailimap_set_msg_body_handler(imap, on_body, f);
 	mailimap_set_msg_att_handler(imap, on_msg, f);
 	mailimap_set_progress_callback(imap, on_progress, NULL, f);
+	mb->conn->bodies = 1;
 	r = mailimap_uid_fetch(imap, set, ft, &res);
+	mb->conn->bodies = 0;
 	mailimap_set_msg_body_handler(imap, NULL, NULL);
 	mailimap_set_msg_att_handler(imap, NULL, NULL);
 	mailimap_set_progress_callback(imap, NULL, NULL, NULL);
@@ -377,7 +473,12 @@ fetch_batch(struct mbox *mb, const struct want *w, size_t n)
 	/* Whatever was not recorded as pending goes: the server keeps it. */
 	deliver_abort(mb->dl);
 	for (i = 0; i < f.ngot; i++)
-		free(f.got[i].key);
+		free(f.got[i].keys);
 	free(f.got);
+	/* Deferred messages join the work list, now that w is done with. */
+	if (r == 0)
+		for (i = 0; i < f.nredo; i++)
+			work_add(mb, &f.redo[i]);
+	free(f.redo);
 	return r;
 }

@@ -40,6 +40,9 @@ struct tally {
 /* The worse of two exit codes (see the list above). */
 int	ex_worst(int a, int b);
 
+/* The account's IMAP port: imap-port, else 993 or 143 as imap-tls says. */
+unsigned account_port(const struct account *);
+
 /*
  * Fetches every mailbox of one account, adding what it delivered to *t;
  * runs on-new when there was new mail.  Returns 0 or an exit code.

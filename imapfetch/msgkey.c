@@ -1,7 +1,9 @@
 /*
- * msgkey.c: Message-ID or digest of a message, computed while it streams
+ * msgkey.c: Message-ID, size and digest of a message, computed while it streams
  * past (the fetch path) or from a file (the maildrop index).
  */
+#include <sys/stat.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -81,13 +83,14 @@ msgkey_update(struct msgkey *k, const void *buf, size_t len)
 	size_t			 i;
 
 	sha256_update(&k->sha, buf, len);
+	k->size += len;
 	for (i = 0; i < len && k->in_header; i++)
 		if (header_byte(k, p[i]))
 			k->in_header = 0;
 }
 
 void
-msgkey_final(struct msgkey *k, char *out, size_t len)
+msgkey_final(struct msgkey *k, struct msgkeys *out)
 {
 	unsigned char	 d[32];
 	char		*lt, *gt, *s;
@@ -106,41 +109,60 @@ msgkey_final(struct msgkey *k, char *out, size_t len)
 		    s[i - 1] == '\t'); i--)
 			s[i - 1] = '\0';
 	}
+	out->id[0] = '\0';
+	if (k->found && *s != '\0')
+		snprintf(out->id, sizeof(out->id), "m:%llu:%s", k->size, s);
 	sha256_final(&k->sha, d);
-	if (k->found && *s != '\0') {
-		snprintf(out, len, "m:%s", s);
-		return;
-	}
-	snprintf(out, len, "d:");
-	for (i = 0; i < 32 && 2 + 2 * i + 2 < len; i++)
-		snprintf(out + 2 + 2 * i, len - 2 - 2 * i, "%02x", d[i]);
+	memcpy(out->digest, "d:", 2);
+	for (i = 0; i < 32; i++)
+		snprintf(out->digest + 2 + 2 * i, 3, "%02x", d[i]);
 }
 
-/* The key of one file; 0 or -1. */
+/*
+ * The keys of one file; 0, or -1 when it is not a regular file or cannot
+ * be read.  O_NONBLOCK: a FIFO planted there must not hang the run.
+ */
 static int
-key_file(int dirfd, const char *name, char *out, size_t len)
+key_file(int dirfd, const char *name, struct msgkeys *out)
 {
 	struct msgkey	 k;
+	struct stat	 st;
 	char		 buf[65536];
 	ssize_t		 n;
 	int		 fd;
 
-	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+	fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1)
 		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
 	msgkey_init(&k);
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		msgkey_update(&k, buf, n);
 	close(fd);
 	if (n == -1)
 		return -1;
-	msgkey_final(&k, out, len);
+	msgkey_final(&k, out);
 	return 0;
+}
+
+static void
+index_add(struct msgindex *ix, size_t *cap, const char *key)
+{
+	if (ix->n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		ix->keys = xreallocarray(ix->keys, *cap, sizeof(*ix->keys));
+	}
+	ix->keys[ix->n++] = xstrdup(key);
 }
 
 static int
 index_dir(int mdfd, const char *sub, struct msgindex *ix, size_t *cap)
 {
-	char		 key[MSGKEY_MAX + 3];
+	struct msgkeys	 keys;
 	DIR		*dir;
 	struct dirent	*de;
 	int		 fd;
@@ -154,15 +176,13 @@ index_dir(int mdfd, const char *sub, struct msgindex *ix, size_t *cap)
 	while ((de = readdir(dir)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		/* Vanished meanwhile (a POP3 client): nothing to match. */
-		if (key_file(fd, de->d_name, key, sizeof(key)) == -1)
+		/* Vanished meanwhile (a POP3 client), not a regular file:
+		 * nothing to match. */
+		if (key_file(fd, de->d_name, &keys) == -1)
 			continue;
-		if (ix->n == *cap) {
-			*cap = *cap ? *cap * 2 : 64;
-			ix->keys = xreallocarray(ix->keys, *cap,
-			    sizeof(*ix->keys));
-		}
-		ix->keys[ix->n++] = xstrdup(key);
+		index_add(ix, cap, keys.digest);
+		if (keys.id[0] != '\0')
+			index_add(ix, cap, keys.id);
 	}
 	closedir(dir);
 	return 0;
@@ -194,6 +214,13 @@ msgindex_has(const struct msgindex *ix, const char *key)
 {
 	return ix->n > 0 &&
 	    bsearch(&key, ix->keys, ix->n, sizeof(*ix->keys), cmpkey) != NULL;
+}
+
+int
+msgindex_known(const struct msgindex *ix, const struct msgkeys *k)
+{
+	return msgindex_has(ix, k->digest) ||
+	    (k->id[0] != '\0' && msgindex_has(ix, k->id));
 }
 
 void

@@ -18,7 +18,8 @@
 #include "deliver.h"
 #include "state.h"
 
-#define STATE_MAGIC	"imapfetch-state 1"
+#define STATE_MAGIC	"imapfetch-state 2"
+#define STATE_MAGIC_V1	"imapfetch-state 1"
 
 /*
  * Adds lo..hi, merging with every range it touches or overlaps.  64-bit
@@ -85,12 +86,6 @@ uidset_has(const struct uidset *s, uint32_t uid)
 	return 0;
 }
 
-uint32_t
-uidset_max(const struct uidset *s)
-{
-	return s->n ? s->r[s->n - 1].hi : 0;
-}
-
 void
 uidset_free(struct uidset *s)
 {
@@ -126,6 +121,7 @@ state_settle(struct state *st)
 void
 state_free(struct state *st)
 {
+	free(st->account);
 	state_settle(st);
 	free(st->pend);
 	uidset_free(&st->delivered);
@@ -133,36 +129,108 @@ state_free(struct state *st)
 }
 
 /*
- * Keeps [A-Za-z0-9_-] and inner dots, %XX for the rest, as in URLs.  A
- * name whose encoding is too long for a file name keeps its first part and
- * gains "~" and a digest of the whole name ('~' is never in an encoding),
- * so distinct mailboxes still get distinct files.
+ * Appends the encoding of s to out (o bytes used, room for cap):
+ * [A-Za-z0-9_-] and dots not at the start of the file name are kept, %XX
+ * stands for the rest, as in URLs; lower == 1 folds A-Z (host names).
+ * Stops once more than max bytes are used.  Returns the new length.
  */
-void
-state_filename(const char *mailbox, char *out, size_t len)
+static size_t
+encode(const char *s, int lower, char *out, size_t o, size_t max)
 {
 	static const char	 hex[] = "0123456789ABCDEF";
-	const unsigned char	*p = (const unsigned char *)mailbox;
-	char			 enc[STATE_NAME_MAX + 4], digest[65];
-	size_t			 o = 0;
+	const unsigned char	*p = (const unsigned char *)s;
+	unsigned char		 ch;
 
-	for (; *p != '\0' && o <= STATE_NAME_MAX; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
-		    (*p == '.' && o > 0))
-			enc[o++] = (char)*p;
+	for (; *p != '\0' && o <= max; p++) {
+		ch = lower && *p >= 'A' && *p <= 'Z' ? *p + 32 : *p;
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' ||
+		    (ch == '.' && o > 0))
+			out[o++] = (char)ch;
 		else {
-			enc[o++] = '%';
-			enc[o++] = hex[*p >> 4];
-			enc[o++] = hex[*p & 15];
+			out[o++] = '%';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
 		}
+	}
+	return o;
+}
+
+/*
+ * The file name of the n parts, joined by '+' (never in an encoding).  A
+ * name whose encoding is too long for a file name keeps its first part and
+ * gains "~" and a digest of the whole ('~' is never in an encoding either),
+ * so distinct names still get distinct files.
+ */
+static void
+name_of(const char *const *parts, const int *lower, size_t n, char *out,
+    size_t len)
+{
+	struct sha256	 sha;
+	unsigned char	 d[32];
+	char		 enc[STATE_NAME_MAX + 4];
+	size_t		 i, o = 0;
+
+	for (i = 0; i < n && o <= STATE_NAME_MAX; i++) {
+		if (i > 0)
+			enc[o++] = '+';
+		o = encode(parts[i], lower[i], enc, o, STATE_NAME_MAX);
 	}
 	if (o <= STATE_NAME_MAX) {
 		snprintf(out, len, "%.*s.state", (int)o, enc);
 		return;
 	}
-	sha256_hex(mailbox, strlen(mailbox), digest);
-	snprintf(out, len, "%.*s~%.32s.state", STATE_NAME_KEEP, enc, digest);
+	sha256_init(&sha);
+	for (i = 0; i < n; i++)		/* with the NULs: a+b is not ab */
+		sha256_update(&sha, parts[i], strlen(parts[i]) + 1);
+	sha256_final(&sha, d);
+	snprintf(out, len, "%.*s~%02x%02x%02x%02x%02x%02x%02x%02x"
+	    "%02x%02x%02x%02x%02x%02x%02x%02x.state", STATE_NAME_KEEP, enc,
+	    d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9],
+	    d[10], d[11], d[12], d[13], d[14], d[15]);
+}
+
+void
+state_filename(const char *mailbox, char *out, size_t len)
+{
+	static const int	 nolower[1];
+
+	name_of(&mailbox, nolower, 1, out, len);
+}
+
+void
+state_idname(const struct stateid *id, char *out, size_t len)
+{
+	static const int	 lower[4] = { 1, 0, 0, 0 };
+	char			 port[12];
+	const char		*parts[4];
+
+	snprintf(port, sizeof(port), "%u", id->port);
+	parts[0] = id->host;
+	parts[1] = port;
+	parts[2] = id->user;
+	parts[3] = id->mailbox;
+	name_of(parts, lower, 4, out, len);
+}
+
+/* The account line's value for id, whole (never cut): malloc'd. */
+static char *
+id_line(const struct stateid *id)
+{
+	size_t	 max = 3 * (strlen(id->host) + strlen(id->user) +
+		    strlen(id->mailbox)) + 32, o;
+	char	*s = xreallocarray(NULL, max + 4, 1);
+
+	/* "." at the start is kept here: this is no file name. */
+	s[0] = ' ';
+	o = encode(id->host, 1, s, 1, max);
+	o += snprintf(s + o, max - o, " %u ", id->port);
+	o = encode(id->user, 0, s, o, max);
+	s[o++] = ' ';
+	o = encode(id->mailbox, 0, s, o, max);
+	s[o] = '\0';
+	memmove(s, s + 1, o);
+	return s;
 }
 
 /* Parses "lo[:hi],..." into the set; 0 or -1. */
@@ -196,7 +264,11 @@ parse_line(struct state *st, char *line)
 	if ((v = strchr(line, ' ')) == NULL)
 		return -1;
 	*v++ = '\0';
-	if (strcmp(line, "uidvalidity") == 0) {
+	if (strcmp(line, "account") == 0) {
+		if (st->account != NULL || *v == '\0')
+			return -1;
+		st->account = xstrdup(v);
+	} else if (strcmp(line, "uidvalidity") == 0) {
 		if (num_parse(v, UINT32_MAX, &n) == -1)
 			return -1;
 		st->uidvalidity = (uint32_t)n;
@@ -221,15 +293,6 @@ parse_line(struct state *st, char *line)
 }
 
 int
-state_load(int dirfd, const char *mailbox, struct state *st)
-{
-	char	 file[1024];
-
-	state_filename(mailbox, file, sizeof(file));
-	return state_load_file(dirfd, file, st);
-}
-
-int
 state_load_file(int dirfd, const char *file, struct state *st)
 {
 	char	*line = NULL;
@@ -237,6 +300,7 @@ state_load_file(int dirfd, const char *file, struct state *st)
 	ssize_t	 len;
 	FILE	*f;
 	int	 fd, lineno = 0, bad = 0, seen_end = 0, have_uidvalidity = 0;
+	int	 v1 = 0;
 
 	memset(st, 0, sizeof(*st));
 	if ((fd = openat(dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
@@ -253,8 +317,10 @@ state_load_file(int dirfd, const char *file, struct state *st)
 			break;
 		}
 		line[--len] = '\0';
-		if (lineno++ == 0)
-			bad = strcmp(line, STATE_MAGIC) != 0;
+		if (lineno++ == 0) {
+			v1 = strcmp(line, STATE_MAGIC_V1) == 0;
+			bad = !v1 && strcmp(line, STATE_MAGIC) != 0;
+		}
 		else if (strcmp(line, "end") == 0)
 			seen_end = 1;
 		else if (line[0] != '\0') {
@@ -264,7 +330,9 @@ state_load_file(int dirfd, const char *file, struct state *st)
 			bad = bad || parse_line(st, line) == -1;
 		}
 	}
-	bad = bad || ferror(f) || !seen_end || !have_uidvalidity;
+	/* Version 2 names its account; version 1 cannot. */
+	bad = bad || ferror(f) || !seen_end || !have_uidvalidity ||
+	    v1 != (st->account == NULL);
 	free(line);
 	fclose(f);
 	if (bad) {
@@ -280,7 +348,11 @@ write_state(FILE *f, const struct state *st)
 {
 	size_t	 i;
 
-	fprintf(f, "%s\nuidvalidity %u\n", STATE_MAGIC, st->uidvalidity);
+	if (st->account != NULL)
+		fprintf(f, "%s\naccount %s\n", STATE_MAGIC, st->account);
+	else
+		fputs(STATE_MAGIC_V1 "\n", f);
+	fprintf(f, "uidvalidity %u\n", st->uidvalidity);
 	if (st->delivered.n > 0) {
 		fputs("delivered ", f);
 		for (i = 0; i < st->delivered.n; i++) {
@@ -299,15 +371,6 @@ write_state(FILE *f, const struct state *st)
 		    st->pend[i].name);
 	fputs("end\n", f);
 	return fflush(f) == EOF || ferror(f) ? -1 : 0;
-}
-
-int
-state_save(int dirfd, const char *mailbox, const struct state *st)
-{
-	char	 file[1024];
-
-	state_filename(mailbox, file, sizeof(file));
-	return state_save_file(dirfd, file, st);
 }
 
 int
@@ -350,6 +413,73 @@ fail:
 	(void)unlinkat(dirfd, tmp, 0);
 	errno = saved;
 	return -1;
+}
+
+int
+state_load(int dirfd, const struct stateid *id, struct state *st)
+{
+	char	 file[STATE_NAME_MAX + 64], *want = id_line(id);
+
+	state_idname(id, file, sizeof(file));
+	if (state_load_file(dirfd, file, st) == -1) {
+		free(want);
+		return -1;
+	}
+	if (st->account == NULL && st->uidvalidity == 0 &&
+	    st->delivered.n == 0 && st->npend == 0) {
+		st->account = want;	/* no file: a fresh state of id */
+		return 0;
+	}
+	if (st->account == NULL || strcmp(st->account, want) != 0) {
+		free(want);
+		state_free(st);
+		errno = EINVAL;
+		return -1;
+	}
+	free(want);
+	return 0;
+}
+
+int
+state_save(int dirfd, const struct stateid *id, struct state *st)
+{
+	char	 file[STATE_NAME_MAX + 64];
+
+	if (st->account == NULL)
+		st->account = id_line(id);
+	state_idname(id, file, sizeof(file));
+	return state_save_file(dirfd, file, st);
+}
+
+int
+state_adopt_legacy(int dirfd, const struct stateid *id, struct state *st)
+{
+	struct stat	 sb;
+	char		 old[STATE_NAME_MAX + 64], file[STATE_NAME_MAX + 64];
+	struct state	 tmp;
+
+	state_filename(id->mailbox, old, sizeof(old));
+	state_idname(id, file, sizeof(file));
+	if (fstatat(dirfd, file, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -1;
+	if (state_load_file(dirfd, old, &tmp) == -1)
+		return -1;
+	if (tmp.account != NULL || tmp.uidvalidity == 0) {
+		state_free(&tmp);	/* none, or not a version 1 file */
+		return 0;
+	}
+	/* Saved under the new name before the old one goes: a crash in
+	 * between leaves both, and the new one wins. */
+	if (state_save(dirfd, id, &tmp) == -1 ||
+	    unlinkat(dirfd, old, 0) == -1 || fsync(dirfd) == -1) {
+		state_free(&tmp);
+		return -1;
+	}
+	state_free(st);
+	*st = tmp;
+	return 1;
 }
 
 int

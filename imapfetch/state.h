@@ -1,9 +1,17 @@
 /*
- * state.h: what imapfetch remembers per mailbox, in
- * <maildrop>/.imapfetch/<mailbox>.state, and the per-maildrop lock.
+ * state.h: what imapfetch remembers per IMAP account and mailbox, in
+ * <maildrop>/.imapfetch/<host>+<port>+<user>+<mailbox>.state, and the
+ * per-maildrop lock.
+ *
+ * A state belongs to one identity: (server, port, user, mailbox).  Several
+ * sections may feed one maildrop, and a section's imap-host or imap-user
+ * may change: UIDs recorded for one account never make another skip or
+ * flag a message, so the identity is in the file name and, checked when
+ * loading, in the file.
  *
  * The file is text:
- *	imapfetch-state 1
+ *	imapfetch-state 2
+ *	account <host> <port> <user> <mailbox>	(each %XX-encoded)
  *	uidvalidity <n>
  *	delivered <lo>[:<hi>][,<lo>[:<hi>]...]
  *	pending <uid> <new/ name>
@@ -18,7 +26,9 @@
  * synchronised since: until it is, what the maildrop already holds (by
  * Message-ID or digest) is not delivered again.  "end" comes last: a file
  * cut short (a damaged disk; the rename below never shows a partial file)
- * is refused rather than read as a state that forgot UIDs.
+ * is refused rather than read as a state that forgot UIDs.  Version 1
+ * files (no account line, named <mailbox>.state) are read; see
+ * state_adopt_legacy.
  *
  * The file is replaced, never edited: written to a new file, fdatasync'd,
  * renamed over the old one, and the directory fsync'd (isync's order).
@@ -44,7 +54,6 @@ struct uidset {
 void	uidset_add(struct uidset *, uint32_t uid);
 void	uidset_add_range(struct uidset *, uint32_t lo, uint32_t hi);
 int	uidset_has(const struct uidset *, uint32_t uid);
-uint32_t uidset_max(const struct uidset *);	/* 0 when empty */
 void	uidset_free(struct uidset *);
 
 struct pending {
@@ -52,7 +61,16 @@ struct pending {
 	char		*name;		/* owned */
 };
 
+/* Whose state.  host is compared without case, the rest exactly. */
+struct stateid {
+	const char	*host;
+	unsigned	 port;
+	const char	*user;
+	const char	*mailbox;
+};
+
 struct state {
+	char		*account;	/* the encoded identity; NULL: v1 */
 	uint32_t	 uidvalidity;	/* 0: never synchronised */
 	int		 dedup;		/* after a UIDVALIDITY change */
 	struct uidset	 delivered;
@@ -61,18 +79,29 @@ struct state {
 };
 
 /*
- * Reads the state of mailbox from the directory dirfd (.imapfetch).  A
- * missing file is an empty state.  Returns 0, or -1 with errno (EINVAL: the
- * file is damaged; it is then left alone for a human to look at).
+ * Reads the state of id from the directory dirfd (.imapfetch).  A missing
+ * file is an empty state of id.  Returns 0, or -1 with errno (EINVAL: the
+ * file is damaged or names another identity; it is then left alone for a
+ * human to look at).
  */
-int	state_load(int dirfd, const char *mailbox, struct state *);
+int	state_load(int dirfd, const struct stateid *, struct state *);
 
-/* Replaces the file durably (see above).  0 or -1 with errno. */
-int	state_save(int dirfd, const char *mailbox, const struct state *);
+/* Replaces id's file durably (see above).  0 or -1 with errno. */
+int	state_save(int dirfd, const struct stateid *, struct state *);
 
-/* The same, given the file name in dirfd rather than the mailbox. */
+/* The same, given the file name in dirfd: whatever identity it holds. */
 int	state_load_file(int dirfd, const char *file, struct state *);
 int	state_save_file(int dirfd, const char *file, const struct state *);
+
+/*
+ * A version 1 file (<mailbox>.state, written before states had an
+ * identity) becomes id's state: loaded into *st, saved under id's name,
+ * then removed.  The caller knows that id is the only account feeding the
+ * maildrop; else the old UIDs could be anybody's and must not be used.
+ * Returns 1 when it did, 0 when there is no such file (or id already has
+ * one), -1 with errno.
+ */
+int	state_adopt_legacy(int dirfd, const struct stateid *, struct state *);
 
 void	state_add_pending(struct state *, uint32_t uid, const char *name);
 /* Moves every pending UID into delivered. */
@@ -80,14 +109,17 @@ void	state_settle(struct state *);
 void	state_free(struct state *);
 
 /*
- * The state file name for a mailbox: names are encoded so that any IMAP
- * mailbox name ("a/b", "..", 8-bit, any length) is one safe file name, at
- * most STATE_NAME_KEEP + 39 bytes, ending in ".state"; distinct mailboxes
- * get distinct names.  len should be at least STATE_NAME_MAX + 7.
+ * The state file name for a mailbox (version 1) or an identity: names are
+ * encoded so that any IMAP mailbox, host or user name ("a/b", "..", 8-bit,
+ * any length) is one safe file name, at most STATE_NAME_KEEP + 39 bytes,
+ * ending in ".state"; distinct names get distinct files.  The parts of an
+ * identity are joined by '+', which an encoding never holds.  len should
+ * be at least STATE_NAME_MAX + 7.
  */
 #define STATE_NAME_MAX	200	/* longest encoding kept whole */
 #define STATE_NAME_KEEP	100	/* ...and the part kept of a longer one */
 void	state_filename(const char *mailbox, char *out, size_t len);
+void	state_idname(const struct stateid *, char *out, size_t len);
 
 /*
  * Opens (creating) <maildrop>/.imapfetch, 0700.  Returns its fd or -1.

@@ -25,6 +25,22 @@ cmp_uid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* A growing array of UIDs. */
+struct uidlist {
+	uint32_t	*v;
+	size_t		 n, cap;
+};
+
+static void
+uidlist_add(struct uidlist *l, uint32_t uid)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+	}
+	l->v[l->n++] = uid;
+}
+
 static struct mailimap_search_key *
 key_type(int type)
 {
@@ -71,70 +87,82 @@ select_box(struct mbox *mb, uint32_t *uidvalidity)
 	return 0;
 }
 
-/* UNSEEN, or the UIDs above the last one delivered; SINCE if asked. */
+/* Messages of type (UNSEEN, ALL, UNDELETED); SINCE when since is set. */
 static struct mailimap_search_key *
-search_key(struct mbox *mb)
+search_key(struct mbox *mb, int type, int since)
 {
-	struct mailimap_search_key	*k, *since;
+	struct mailimap_search_key	*k;
 	struct tm			 tm;
 	time_t				 t;
-	uint32_t			 last;
 
 	if ((k = mailimap_search_key_new_multiple_empty()) == NULL)
 		fatalx(EX_OSERR, "out of memory");
-	if (mb->acct->after_fetch == AF_NONE) {
-		last = uidset_max(&mb->st.delivered);
-		mailimap_search_key_multiple_add(k, mailimap_search_key_new_uid(
-		    mailimap_set_new_interval(last + 1, 0)));
-	} else
-		mailimap_search_key_multiple_add(k,
-		    key_type(MAILIMAP_SEARCH_KEY_UNSEEN));
-	if (mb->acct->max_age_days > 0) {
+	mailimap_search_key_multiple_add(k, key_type(type));
+	if (since && mb->acct->max_age_days > 0) {
 		t = time(NULL) - (time_t)mb->acct->max_age_days * 86400;
 		gmtime_r(&t, &tm);
-		since = mailimap_search_key_new_since(mailimap_date_new(
-		    tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900));
-		mailimap_search_key_multiple_add(k, since);
+		mailimap_search_key_multiple_add(k,
+		    mailimap_search_key_new_since(mailimap_date_new(
+		    tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900)));
 	}
 	return k;
 }
 
 /*
- * The UIDs to look at.  Those already delivered go to *flag (to be
- * flagged without fetching), the others to *fetch.
+ * UID SEARCH with k (freed).  The UIDs go to *in (those delivered) and
+ * *out (the others); either may be NULL for "not wanted".
  */
 static int
-search(struct mbox *mb, uint32_t **fetch, size_t *nfetch, uint32_t **flag,
-    size_t *nflag)
+search_split(struct mbox *mb, struct mailimap_search_key *k,
+    struct uidlist *in, struct uidlist *out)
 {
-	struct mailimap_search_key	*k = search_key(mb);
-	clist				*res = NULL;
-	clistiter			*ci;
-	uint32_t			 uid, last;
-	int				 r;
+	clist		*res = NULL;
+	clistiter	*ci;
+	uint32_t	 uid;
+	int		 r;
 
 	r = mailimap_uid_search(mb->conn->imap, NULL, k, &res);
 	mailimap_search_key_free(k);
 	if (r != MAILIMAP_NO_ERROR)
 		return conn_fail(mb->conn, r, "UID SEARCH");
-	*fetch = xreallocarray(NULL, clist_count(res) + 1, sizeof(**fetch));
-	*flag = xreallocarray(NULL, clist_count(res) + 1, sizeof(**flag));
-	*nfetch = *nflag = 0;
-	last = uidset_max(&mb->st.delivered);
 	for (ci = clist_begin(res); ci != NULL; ci = clist_next(ci)) {
 		uid = *(uint32_t *)clist_content(ci);
-		/* "UID n:*" always matches the highest UID, even below n. */
-		if (mb->acct->after_fetch == AF_NONE && uid <= last)
-			continue;
-		if (uidset_has(&mb->st.delivered, uid))
-			(*flag)[(*nflag)++] = uid;
-		else
-			(*fetch)[(*nfetch)++] = uid;
+		if (uidset_has(&mb->st.delivered, uid)) {
+			if (in != NULL)
+				uidlist_add(in, uid);
+		} else if (out != NULL)
+			uidlist_add(out, uid);
 	}
 	mailimap_search_result_free(res);
-	/* Sorted, so that answers can be checked against it (sizes). */
-	qsort(*fetch, *nfetch, sizeof(**fetch), cmp_uid);
 	return 0;
+}
+
+/*
+ * What to fetch: the messages fetch = unseen | all selects, less those
+ * recorded as delivered; the same whatever after-fetch says, so that a
+ * message the server failed to send once, or one that was too large, is
+ * fetched when it can be.  What to flag: the delivered ones that are not
+ * flagged yet (a run died between the delivery and the STORE).
+ */
+static int
+search(struct mbox *mb, struct uidlist *fetch, struct uidlist *flag)
+{
+	const struct account	*a = mb->acct;
+	int			 r, fkey, gkey;
+
+	fkey = a->fetch == FW_ALL ? MAILIMAP_SEARCH_KEY_ALL :
+	    MAILIMAP_SEARCH_KEY_UNSEEN;
+	/* To delete: all that is still there, \Deleted or not (a run cut
+	 * between STORE and EXPUNGE leaves them flagged, not gone). */
+	gkey = a->after_fetch == AF_SEEN ? MAILIMAP_SEARCH_KEY_UNSEEN :
+	    MAILIMAP_SEARCH_KEY_ALL;
+	if (a->after_fetch != AF_NONE && fkey == gkey &&
+	    a->max_age_days == 0)
+		return search_split(mb, search_key(mb, fkey, 0), flag, fetch);
+	r = search_split(mb, search_key(mb, fkey, 1), NULL, fetch);
+	if (r == 0 && a->after_fetch != AF_NONE)
+		r = search_split(mb, search_key(mb, gkey, 0), flag, NULL);
+	return r;
 }
 
 static int
@@ -302,15 +330,29 @@ sync_flag(struct mbox *mb, const uint32_t *uids, size_t n)
 	return del && !uidplus ? expunge_plain(mb) : 0;
 }
 
-/* Batches capped by count and bytes; skips what is too large. */
-static int
-fetch_all(struct mbox *mb, struct want *w, size_t n)
+void
+work_add(struct mbox *mb, const struct want *w)
 {
-	uint64_t	 max = mb->acct->max_message_size, bytes = 0;
-	size_t		 i, j = 0, start = 0;
-	int		 r;
+	if (mb->nwork == mb->wcap) {
+		mb->wcap = mb->wcap ? mb->wcap * 2 : 64;
+		mb->work = xreallocarray(mb->work, mb->wcap,
+		    sizeof(*mb->work));
+	}
+	mb->work[mb->nwork++] = *w;
+}
 
-	/* Drop the messages too large to fetch, keeping the order. */
+/*
+ * Batches capped by count and announced bytes (fetch.c holds them to the
+ * bytes that really come); skips what announces itself too large.
+ */
+static int
+fetch_all(struct mbox *mb, const struct want *w, size_t n)
+{
+	uint64_t	 max = mb->acct->max_message_size, bytes;
+	struct want	*batch;
+	size_t		 i, k;
+	int		 r = 0;
+
 	for (i = 0; i < n; i++) {
 		if (max != 0 && w[i].size > max) {
 			/* Not an error: -q is for cron, which would mail it
@@ -323,21 +365,25 @@ fetch_all(struct mbox *mb, struct want *w, size_t n)
 			mb->t.skipped++;
 			continue;
 		}
-		w[j++] = w[i];
+		work_add(mb, &w[i]);
 	}
-	n = j;
-	mb->total = n;
-	for (i = 0; i < n; i++) {
-		bytes += w[i].size;
-		if (i + 1 < n && i + 1 - start < IMAP_BATCH_COUNT &&
-		    bytes + w[i + 1].size <= IMAP_BATCH_BYTES)
-			continue;
-		if ((r = fetch_batch(mb, w + start, i + 1 - start)) != 0)
-			return r;
-		start = i + 1;
+	mb->total = mb->nwork;
+	batch = xreallocarray(NULL, IMAP_BATCH_COUNT, sizeof(*batch));
+	/* fetch_batch may add to the list: a copy of each batch is sent. */
+	for (i = 0; i < mb->nwork && r == 0; i += k) {
 		bytes = 0;
+		for (k = 0; i + k < mb->nwork && k < IMAP_BATCH_COUNT &&
+		    (k == 0 || bytes + mb->work[i + k].size <=
+		    IMAP_BATCH_BYTES); k++) {
+			bytes += mb->work[i + k].size;
+			batch[k] = mb->work[i + k];
+		}
+		/* Deferred ones come last: answers are checked by UID. */
+		qsort(batch, k, sizeof(*batch), cmp_want);
+		r = fetch_batch(mb, batch, k);
 	}
-	return 0;
+	free(batch);
+	return r;
 }
 
 /*
@@ -348,16 +394,21 @@ fetch_all(struct mbox *mb, struct want *w, size_t n)
 static int
 check_uidvalidity(struct mbox *mb, uint32_t uidvalidity)
 {
+	char	*account;
+
 	if (mb->st.uidvalidity != 0 && mb->st.uidvalidity != uidvalidity) {
 		log_warnx("%s/%s: UIDVALIDITY changed from %u to %u: "
-		    "matching the maildrop by Message-ID", mb->acct->name,
-		    mb->name, mb->st.uidvalidity, uidvalidity);
+		    "matching the maildrop by digest, or Message-ID and size",
+		    mb->acct->name, mb->name, mb->st.uidvalidity, uidvalidity);
+		account = mb->st.account;
+		mb->st.account = NULL;
 		state_free(&mb->st);
+		mb->st.account = account;
 		mb->st.dedup = 1;
 	}
 	if (mb->st.uidvalidity != uidvalidity) {
 		mb->st.uidvalidity = uidvalidity;
-		if (state_save(mb->statefd, mb->name, &mb->st) == -1) {
+		if (state_save(mb->statefd, &mb->id, &mb->st) == -1) {
 			log_warn("%s/%s: state file", mb->acct->name, mb->name);
 			return EX_CANTCREAT;
 		}
@@ -391,37 +442,77 @@ summary(struct mbox *mb, const struct timespec *t0)
 static int
 sync_run(struct mbox *mb)
 {
-	uint32_t	*fetch = NULL, *flag = NULL, uidvalidity = 0;
+	struct uidlist	 fetch = { 0 }, flag = { 0 };
 	struct want	*w = NULL;
-	size_t		 nfetch = 0, nflag = 0, nw = 0;
+	uint32_t	 uidvalidity = 0;
+	size_t		 nw = 0;
 	int		 r;
 
 	if ((r = select_box(mb, &uidvalidity)) != 0 ||
 	    (r = check_uidvalidity(mb, uidvalidity)) != 0)
 		return r;
-	if ((r = search(mb, &fetch, &nfetch, &flag, &nflag)) != 0)
+	if ((r = search(mb, &fetch, &flag)) != 0)
 		goto done;
 	/* Delivered by a run that died before flagging: flag only. */
-	if (nflag > 0) {
+	if (flag.n > 0) {
 		log_debug("%s/%s: %zu delivered earlier, flagging",
-		    mb->acct->name, mb->name, nflag);
-		if ((r = sync_flag(mb, flag, nflag)) != 0)
+		    mb->acct->name, mb->name, flag.n);
+		if ((r = sync_flag(mb, flag.v, flag.n)) != 0)
 			goto done;
 	}
-	if (nfetch > 0 && (r = sizes(mb, fetch, nfetch, &w, &nw)) == 0)
+	/* Sorted, so that answers can be checked against it (sizes). */
+	if (fetch.n > 1)
+		qsort(fetch.v, fetch.n, sizeof(*fetch.v), cmp_uid);
+	if (fetch.n > 0 && (r = sizes(mb, fetch.v, fetch.n, &w, &nw)) == 0)
 		r = fetch_all(mb, w, nw);
 	if (r == 0 && mb->st.dedup) {
 		mb->st.dedup = 0;
-		if (state_save(mb->statefd, mb->name, &mb->st) == -1) {
+		if (state_save(mb->statefd, &mb->id, &mb->st) == -1) {
 			log_warn("%s/%s: state file", mb->acct->name, mb->name);
 			r = EX_CANTCREAT;
 		}
 	}
 done:
-	free(fetch);
-	free(flag);
+	free(fetch.v);
+	free(flag.v);
 	free(w);
 	return r;
+}
+
+/*
+ * 1 when a is the only section that fetches into its maildrop: only then
+ * may a state written before states had an identity be taken as its own.
+ */
+static int
+sole_feeder(const struct run *run, const struct account *a)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < run->conf->naccounts; i++)
+		if (run->conf->accounts[i].imap_host != NULL &&
+		    strcmp(run->conf->accounts[i].maildrop, a->maildrop) == 0)
+			n++;
+	return n == 1;
+}
+
+/* The state of mb->id, adopting a version 1 file when that is safe. */
+static int
+load_state(struct mbox *mb)
+{
+	if (state_load(mb->statefd, &mb->id, &mb->st) == -1)
+		return -1;
+	if (mb->st.uidvalidity != 0 || !sole_feeder(mb->run, mb->acct))
+		return 0;
+	switch (state_adopt_legacy(mb->statefd, &mb->id, &mb->st)) {
+	case 1:
+		log_info("%s/%s: state file of an earlier version adopted",
+		    mb->acct->name, mb->name);
+		return 0;
+	case 0:
+		return 0;
+	default:
+		return -1;
+	}
 }
 
 int
@@ -442,8 +533,12 @@ sync_mailbox(const struct run *run, const struct account *a, struct conn *c,
 	 * state file, or "INBOX, inbox" would deliver it twice. */
 	mb.name = strcasecmp(name, "INBOX") == 0 ? "INBOX" : name;
 	mb.tty = !run->quiet && isatty(STDERR_FILENO);
+	mb.id.host = a->imap_host;
+	mb.id.port = account_port(a);
+	mb.id.user = a->imap_user;
+	mb.id.mailbox = mb.name;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (state_load(statefd, mb.name, &mb.st) == -1) {
+	if (load_state(&mb) == -1) {
 		log_warn("%s/%s: state file in %s/.imapfetch", a->name, mb.name,
 		    a->maildrop);
 		return EX_CANTCREAT;
@@ -455,6 +550,7 @@ sync_mailbox(const struct run *run, const struct account *a, struct conn *c,
 	sum->bytes += mb.t.bytes;
 	sum->skipped += mb.t.skipped;
 	sum->dups += mb.t.dups;
+	free(mb.work);
 	state_free(&mb.st);
 	msgindex_free(&mb.idx);
 	return r;

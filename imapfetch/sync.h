@@ -7,6 +7,9 @@
  *   3. rename into new/, fsync new/; the state file lists it "delivered"
  *   4. only then UID STORE +FLAGS.SILENT (\Seen) (or \Deleted + expunge)
  *
+ * Sizes are those of the bytes received (max-message-size, the batch cap),
+ * never only what the server announced.
+ *
  * A kill at any point loses nothing (the server still has the message
  * unseen, or it is in new/ and the state says so) and duplicates nothing
  * (UIDs in the state are flagged next time, never fetched again).
@@ -32,10 +35,13 @@ struct mbox {
 	struct deliver		*dl;
 	int			 statefd;	/* .imapfetch/ */
 	const char		*name;
+	struct stateid		 id;		/* whose state st is */
 	struct state		 st;
 	struct msgindex		 idx;		/* when st.dedup */
 	struct tally		 t;
 	unsigned long		 total;		/* to fetch this run */
+	struct want		*work;		/* to fetch, in batches */
+	size_t			 nwork, wcap;
 	int			 tty;		/* show progress */
 };
 
@@ -51,9 +57,14 @@ int	sync_mailbox(const struct run *, const struct account *, struct conn *,
 
 /*
  * Fetches w[0..n) in one UID FETCH, delivers them (steps 1-3 above) and
- * flags them (step 4).  fetch.c.
+ * flags them (step 4).  Messages that came larger than their RFC822.SIZE
+ * said and no longer fit the batch are added to mb->work again (a later
+ * batch fetches them; a batch's first message always fits).  fetch.c.
  */
 int	fetch_batch(struct mbox *, const struct want *w, size_t n);
+
+/* Adds one message to mb->work.  sync.c. */
+void	work_add(struct mbox *, const struct want *);
 
 /*
  * Flags uids on the server as after-fetch says (\Seen, or \Deleted and

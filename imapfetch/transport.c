@@ -17,30 +17,67 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
+#include <time.h>
 #include <tls.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "log.h"
 #include "auth.h"
+#include "imapfetch.h"
+#include "scan.h"
 #include "transport.h"
 
 #define TRACE_MAX	200	/* bytes of each read/write shown by -v */
 
-/* Waits for events on the connection's socket; 0, or -1 with errno. */
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A new command: its deadline starts (limits.h). */
+static void
+deadline_start(struct conn *c)
+{
+	c->deadline = now_ms() + (long long)c->timeout_ms *
+	    IMAP_DEADLINE_FACTOR;
+}
+
+/*
+ * Waits for events on the connection's socket, imap-timeout at most and
+ * never past the command's deadline; 0, or -1 with errno (ETIMEDOUT, or
+ * ETIME for the deadline).
+ */
 static int
 wait_fd(struct conn *c, short events)
 {
 	struct pollfd	 pfd;
-	int		 n;
+	long long	 left;
+	int		 n, ms;
 
 	pfd.fd = c->fd;
 	pfd.events = events;
 	for (;;) {
-		n = poll(&pfd, 1, c->timeout_ms);
+		ms = c->timeout_ms;
+		if (c->deadline != 0) {
+			if ((left = c->deadline - now_ms()) <= 0) {
+				errno = ETIME;
+				return -1;
+			}
+			if (left < ms)
+				ms = (int)left;
+		}
+		n = poll(&pfd, 1, ms);
 		if (n == -1 && errno == EINTR)
 			continue;
+		if (n == 0 && ms < c->timeout_ms)
+			continue;	/* the deadline, said above */
 		if (n == 0)
 			errno = ETIMEDOUT;
 		return n > 0 ? 0 : -1;
@@ -124,6 +161,12 @@ drv_read(mailstream_low *low, void *buf, size_t len)
 		return -1;
 	}
 	trace(c, "S:", buf, n);
+	if (scan_bytes(&c->scan, c->bodies, buf, (size_t)n) == -1) {
+		c->error = errno;
+		return -1;
+	}
+	/* Bytes that come earn time: a steady slow link is never cut. */
+	c->deadline += (long long)n * 1000 / IMAP_MIN_RATE;
 	return n;
 }
 
@@ -134,6 +177,8 @@ drv_write(mailstream_low *low, const void *buf, size_t len)
 	ssize_t		 n;
 	int		 r;
 
+	/* We speak: a command (or its continuation) begins. */
+	deadline_start(c);
 	do {
 		n = c->tls != NULL ? tls_write(c->tls, buf, len) :
 		    write(c->fd, buf, len);
@@ -408,8 +453,9 @@ conn_open(struct conn *c, const struct account *a, const char *conffile,
 	c->timeout_ms = (a->imap_timeout ? a->imap_timeout : IMAP_TIMEOUT) *
 	    1000;
 	snprintf(c->host, sizeof(c->host), "%s", a->imap_host);
-	port = a->imap_port ? a->imap_port :
-	    a->imap_tls == IT_IMPLICIT ? 993 : 143;
+	/* Connect, TLS and greeting make one "command". */
+	deadline_start(c);
+	port = account_port(a);
 	if ((r = tcp_connect(c, a, port)) != 0)
 		goto fail;
 	if (a->imap_tls == IT_IMPLICIT && (r = tls_start(c, a)) != 0)
@@ -468,6 +514,18 @@ conn_fail(struct conn *c, int r, const char *cmd)
 	switch (r) {
 	case MAILIMAP_ERROR_STREAM:
 	case MAILIMAP_ERROR_CONNECTION_REFUSED:
+		if (c->error == EMSGSIZE) {
+			log_warnx("%s: %s: %s: response too long (over %lu "
+			    "bytes outside message bodies)", c->what, c->host,
+			    cmd, IMAP_RESPONSE_MAX);
+			return EX_PROTOCOL;
+		}
+		if (c->error == ETIME) {
+			log_warnx("%s: %s: %s: no answer within the deadline "
+			    "(%d s, more while data comes)", c->what, c->host,
+			    cmd, c->timeout_ms / 1000 * IMAP_DEADLINE_FACTOR);
+			return EX_UNAVAILABLE;
+		}
 		if (c->error == 0)
 			c->error = EIO;
 		log_warnx("%s: %s: %s: %s", c->what, c->host, cmd,

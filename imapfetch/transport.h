@@ -11,7 +11,12 @@
 #ifndef IMAPFETCH_TRANSPORT_H
 #define IMAPFETCH_TRANSPORT_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <libetpan/libetpan.h>
+
+#include "scan.h"
 
 struct account;
 struct tls;
@@ -28,6 +33,9 @@ struct conn {
 	char			 host[256];
 	int			 verbose;
 	int			 secret;	/* mask what is being sent */
+	int			 bodies;	/* a body FETCH is under way */
+	long long		 deadline;	/* monotonic ms; see limits.h */
+	struct scan		 scan;
 };
 
 /*
@@ -46,7 +54,9 @@ int	conn_capability(struct conn *);
 
 /*
  * Exit code for a libetpan error r returned by command cmd, logging it
- * with the server's text when there is one.
+ * with the server's text when there is one.  A response over
+ * IMAP_RESPONSE_MAX is a protocol error (EX_PROTOCOL), a command past its
+ * deadline a temporary one (EX_UNAVAILABLE).
  */
 int	conn_fail(struct conn *, int r, const char *cmd);
 
