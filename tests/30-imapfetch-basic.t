@@ -24,7 +24,10 @@ check "names carry ,S= and ,W= (the POP3 size)" check_names "$T/drop"
 is "server: all \\Seen" "$(imaptool unseen alice pw1)" 0
 is "server: all still there" "$(imaptool count alice pw1)" 150
 is "tmp/ empty" "$(ls -A "$T/drop/tmp" | wc -l)" 0
-check "state file written" test -s "$T/drop/.imapfetch/INBOX.state"
+check "state file written, named by host, port, user and mailbox" \
+    test -s "$(state_file "$T/drop")"
+is "the state names its account" "$(sed -n 2p "$(state_file "$T/drop")")" \
+    "account 127.0.0.1 $IMAPS_PORT alice INBOX"
 
 fetch -c "$T/f.conf"
 is "second run exits 0" "$rc" 0

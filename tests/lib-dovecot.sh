@@ -23,6 +23,9 @@
 #   fetch_bg ARGS...          the same in the background: $BGPID, $T/bg-err
 #   drop_hashes DIR / corpus_hashes DIR
 #                             sorted sha256 of the messages, one per line
+#   state_file DROP [USER [MAILBOX]]
+#                             the path of the state of USER (alice) and
+#                             MAILBOX (INBOX) on our IMAPS port
 
 # IMAPFETCH_BIN: run another build (the ASan one) instead.
 [ -n "${IMAPFETCH_BIN:-}" ] && IMAPFETCH=$IMAPFETCH_BIN
@@ -190,6 +193,10 @@ fetch_bg() {
 		"$IMAPFETCH" "$@" 2>>"$T/bg-err" &
 	fi
 	BGPID=$!
+}
+
+state_file() {
+	echo "$1/.imapfetch/127.0.0.1+$IMAPS_PORT+${2:-alice}+${3:-INBOX}.state"
 }
 
 corpus_hashes() {
