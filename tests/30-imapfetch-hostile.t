@@ -20,20 +20,24 @@ bad() {
 }
 at_exit '[ -z "$BADPID" ] || kill "$BADPID"'
 
-# conf DROP [KEY = VALUE...]: account alice on badimap, 2 s timeouts, the
-# password from a file unless a line gives another source.
+# conf DROP [KEY = VALUE...]: account alice on badimap, 2 s timeouts
+# unless a line gives imap-timeout, the password from a file unless a line
+# gives another source.
 conf() {
 	_d=$1; shift
 	printf 'pw1\n' > "$T/pass"
 	chmod 600 "$T/pass"
-	_pw="imap-password-file = $T/pass"
+	_pw="imap-password-file = $T/pass" _to="imap-timeout = 2"
 	for _l in "$@"; do
-		case $_l in imap-pass*|imap-oauth2*) _pw="" ;; esac
+		case $_l in
+		imap-pass*|imap-oauth2*) _pw="" ;;
+		imap-timeout*) _to="" ;;
+		esac
 	done
 	{
 		printf '[alice]\nmaildrop = %s\nimap-host = 127.0.0.1\n' "$_d"
 		printf 'imap-port = %s\nimap-tls = none\nimap-user = alice\n' "$PORT"
-		printf 'imap-timeout = 2\n%s\n' "$_pw"
+		printf '%s\n%s\n' "$_to" "$_pw"
 		printf '%s\n' "$@"
 	} > "$T/c.conf"
 	chown "$TUSER:" "$T/c.conf" "$T/pass" 2>/dev/null || true
@@ -202,18 +206,27 @@ check "hung on-new: says so" grep -q "on-new.*killed" "$T/err"
 # Symbolic links where imapfetch writes: the state file's new copy is a
 # fresh file (the link is replaced, its target untouched); a link as the
 # lock or as .imapfetch itself is refused (73), nothing written through.
+# The state file's name is learnt from a first run (it depends on the
+# account); after-fetch = none, so that a state not written would show
+# as the messages delivered again.
+bad plain
+conf "$T/d13" "after-fetch = none"
+run
+sf=$(cd "$T/d13/.imapfetch" && ls -- *.state)
+rm -rf "$T/d13"
 bad plain
 mkmaildir "$T/d13"
 mkdir -p "$T/d13/.imapfetch"
 echo precious > "$T/victim"
-ln -s "$T/victim" "$T/d13/.imapfetch/INBOX.state.new"
+ln -s "$T/victim" "$T/d13/.imapfetch/$sf.new"
 chown -R "$TUSER:" "$T/d13" "$T/victim"
-conf "$T/d13"
 run
 is "state.new a symlink: exit 0" "$rc" 0
 is "state.new a symlink: its target untouched" "$(cat "$T/victim")" precious
-check "state.new a symlink: the state written" \
-    grep -q "^delivered 1:3" "$T/d13/.imapfetch/INBOX.state"
+check "state.new a symlink: the state written ($sf)" \
+    sh -c "test -f '$T/d13/.imapfetch/$sf' && test ! -L '$T/d13/.imapfetch/$sf'"
+run
+is "state.new a symlink, again: nothing delivered twice" "$(count "$T/d13/new")" 3
 bad plain
 mkmaildir "$T/d14"
 mkdir -p "$T/d14/.imapfetch"
@@ -327,5 +340,183 @@ is "pending, file gone: exit 0" "$rc" 0
 check "pending, file gone: said so" grep -q "in neither tmp/ nor new/" "$T/err"
 is "pending, file gone: counted delivered, the others fetched" \
     "$(hashes "$T/d22/new")" "$(want plain 2 3)"
+
+# Body items other than BODY[] (contract 3): UID 1's body as RFC822 (the
+# whole message, no BODY[]), UID 2's as RFC822.TEXT and then BODY[].  The
+# body handler sees bytes only: UID 1's would be glued in front of UID
+# 2's, and UID 2's text in front of its BODY[].  Neither is delivered nor
+# flagged; UID 3, sane, is delivered byte for byte.
+bad rfc822
+conf "$T/d23"
+run
+is "RFC822, RFC822.TEXT answers: exit 0" "$rc" 0
+is "RFC822, RFC822.TEXT answers: only the sane one delivered, byte for byte" \
+    "$(hashes "$T/d23/new")" "$(want rfc822 3)"
+is "RFC822, RFC822.TEXT answers: only it flagged" \
+    "$(grep STORE "$T/log" | cut -d' ' -f2-4)" "UID STORE 3"
+check "RFC822, RFC822.TEXT answers: left on the server, said so" \
+    grep -q "left on the server" "$T/err"
+check "RFC822, RFC822.TEXT answers: UID 1's bytes glued to nothing" \
+    sh -c "! grep -rq 'Message-ID: <1@badimap>' '$T/d23/new'"
+is "RFC822, RFC822.TEXT answers: tmp/ empty" "$(count "$T/d23/tmp")" 0
+
+# A FETCH response with UID and FLAGS but no body: left on the server (the
+# next run asks again); the others delivered.
+bad nobody
+conf "$T/d24"
+run
+is "no body in the response: exit 0" "$rc" 0
+is "no body in the response: the others, byte for byte" \
+    "$(hashes "$T/d24/new")" "$(want nobody 2 3)"
+is "no body in the response: only those flagged" \
+    "$(grep STORE "$T/log" | cut -d' ' -f2-4)" "UID STORE 2,3"
+
+# A response with only RFC822.HEADER, then one with only RFC822.TEXT,
+# then a sane one: no bytes of the first two glued onto the third.
+bad headeronly
+conf "$T/d25"
+run
+is "RFC822.HEADER / RFC822.TEXT alone: exit 0" "$rc" 0
+is "RFC822.HEADER / RFC822.TEXT alone: the sane one, byte for byte" \
+    "$(hashes "$T/d25/new")" "$(want headeronly 3)"
+is "RFC822.HEADER / RFC822.TEXT alone: only it flagged" \
+    "$(grep STORE "$T/log" | cut -d' ' -f2-4)" "UID STORE 3"
+is "RFC822.HEADER / RFC822.TEXT alone: tmp/ empty" "$(count "$T/d25/tmp")" 0
+
+# Partial answers: BODY[]<5> (a part from octet 5) and BODY[TEXT].
+# Neither delivered nor flagged.  (libetpan parses BODY[]<0> as BODY[]:
+# it is then taken as the whole message, as a BODY[] that a server cut
+# short would be.)
+bad partial
+conf "$T/d26"
+run
+is "BODY[]<5> and BODY[TEXT]: exit 0" "$rc" 0
+is "BODY[]<5> and BODY[TEXT]: only the sane one delivered" \
+    "$(hashes "$T/d26/new")" "$(want partial 3)"
+is "BODY[]<5> and BODY[TEXT]: only it flagged" \
+    "$(grep STORE "$T/log" | cut -d' ' -f2-4)" "UID STORE 3"
+check "BODY[]<5> and BODY[TEXT]: left on the server, said so" \
+    grep -q "left on the server" "$T/err"
+
+# RFC822.SIZE lies (100 bytes; the bodies are 300000): max-message-size
+# (1000) holds on the bytes received.  Nothing delivered or flagged, the
+# tmp files gone, the run goes on (exit 0) and says why.
+bad liesize
+conf "$T/d27" "max-message-size = 1000"
+run
+is "RFC822.SIZE lies, max-message-size: exit 0" "$rc" 0
+is "RFC822.SIZE lies, max-message-size: nothing delivered" "$(count "$T/d27/new")" 0
+check "RFC822.SIZE lies, max-message-size: nothing flagged" \
+    sh -c "! grep -q STORE '$T/log'"
+is "RFC822.SIZE lies, max-message-size: tmp/ empty" "$(count "$T/d27/tmp")" 0
+check "RFC822.SIZE lies, max-message-size: said so" \
+    grep -q "max-message-size" "$T/err"
+check "RFC822.SIZE lies, max-message-size: counted too large" \
+    grep -q "3 too large" "$T/err"
+
+# after-fetch = none (contract 2): the same selection as the others, the
+# server never modified.  UID 2 the server failed to send once is fetched
+# by the next run, although UID 3 above it was delivered.
+bad fetchno1
+conf "$T/d28" "after-fetch = none"
+run
+is "after-fetch = none, FETCH answered NO: exit 69" "$rc" 69
+is "after-fetch = none, FETCH answered NO: the others delivered" \
+    "$(hashes "$T/d28/new")" "$(want fetchno1 1 3)"
+run
+is "after-fetch = none, server healthy again: exit 0" "$rc" 0
+is "after-fetch = none, server healthy again: UID 2 delivered too" \
+    "$(hashes "$T/d28/new")" "$(want fetchno1 1 2 3)"
+run
+is "after-fetch = none, once more: each message once" "$(count "$T/d28/new")" 3
+check "after-fetch = none: EXAMINE, never SELECT nor STORE" \
+    sh -c "grep -q EXAMINE '$T/log' && ! grep -q 'SELECT\|STORE' '$T/log'"
+
+# after-fetch = none, max-message-size raised between runs: the message
+# it held back is fetched then.
+bad onebig
+conf "$T/d29" "after-fetch = none" "max-message-size = 1K"
+run
+is "after-fetch = none, max-message-size 1K: exit 0" "$rc" 0
+is "after-fetch = none, max-message-size 1K: the small ones" \
+    "$(hashes "$T/d29/new")" "$(want onebig 1 3)"
+conf "$T/d29" "after-fetch = none"
+run
+is "after-fetch = none, limit lifted: exit 0" "$rc" 0
+is "after-fetch = none, limit lifted: the big one delivered" \
+    "$(hashes "$T/d29/new")" "$(want onebig 1 2 3)"
+
+# rss_run: run, and the peak RSS (KB) of imapfetch in $rss.  The
+# wrapper runs as us (python3 may be a shim the test user cannot run).
+rss_run() {
+	if [ "$(id -u)" -eq 0 ]; then
+		set -- setpriv --reuid="$TUSER" --regid="$TUSER" --init-groups \
+		    -- "$IMAPFETCH" "$@"
+	else
+		set -- "$IMAPFETCH" "$@"
+	fi
+	python3 -c 'import resource, subprocess, sys
+r = subprocess.call(sys.argv[2:])
+with open(sys.argv[1], "w") as f:
+    f.write("%d\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(r if r >= 0 else 128 - r)' "$T/rss" "$@" -c "$T/c.conf" 2>"$T/err"
+	rc=$?
+	rss=$(cat "$T/rss" 2>/dev/null || echo 999999)
+}
+
+# A response line of 200 MB (the answer to UID SEARCH): a protocol error
+# once it passes 8 MiB (76), memory bounded; likewise a literal of 50 MB
+# that is no message body, and a line of 50 MB after "* OK [ALERT]".
+bad longline
+conf "$T/d30"
+rss_run
+is "line of 200 MB: exit 76" "$rc" 76
+check "line of 200 MB: says response too long" grep -q "response too long" "$T/err"
+check "line of 200 MB: peak RSS under 64 MB ($rss KB)" test "$rss" -lt 65536
+for m in bigliteral bigalert; do
+	bad $m
+	conf "$T/d31$m"
+	rss_run
+	is "$m, 50 MB: exit 76" "$rc" 76
+	check "$m, 50 MB: says response too long" grep -q "response too long" "$T/err"
+	check "$m, 50 MB: peak RSS under 64 MB ($rss KB)" test "$rss" -lt 65536
+	is "$m, 50 MB: nothing delivered" "$(count "$T/d31$m/new")" 0
+done
+
+# A server trickling the answer, one byte every 0.4 s: each read comes
+# within imap-timeout (1 s), but the command's deadline (5 s and a second
+# per 8 KiB received) ends it: 69, and no partial message.
+bad trickle
+conf "$T/d32" "imap-timeout = 1"
+t0=$(date +%s)
+as_user timeout 14 "$IMAPFETCH" -c "$T/c.conf" 2>"$T/err"
+rc=$?
+t1=$(date +%s)
+is "trickling server: exit 69" "$rc" 69
+check "trickling server: gave up in time ($((t1 - t0)) s)" test $((t1 - t0)) -le 10
+check "trickling server: says deadline" grep -q "deadline" "$T/err"
+is "trickling server: nothing delivered" "$(count "$T/d32/new")" 0
+is "trickling server: tmp/ empty" "$(count "$T/d32/tmp")" 0
+
+# Server text is sanitised before it is logged: escape sequences, BEL, a
+# lone 0x9b (invalid UTF-8, the 8-bit CSI), U+009B (a C1 control), a bare
+# CR: none of them reaches stderr raw; ESC shows as \x1b.
+no_raw() {
+	python3 -c 'import sys
+d = open(sys.argv[1], "rb").read()
+sys.exit(1 if any(c in d for c in b"\x1b\x07\r\x9b") else 0)' "$1"
+}
+bad escapes
+conf "$T/d33"
+run
+is "control bytes in a NO: exit 69" "$rc" 69
+check "control bytes in a NO: none raw on stderr" no_raw "$T/err"
+check "control bytes in a NO: ESC shown as \\x1b" grep -qF '\x1b' "$T/err"
+bad escapes-cr
+conf "$T/d34"
+run
+check "control bytes and a bare CR in a NO: exit 69 or 76 ($rc)" \
+    test "$rc" -eq 69 -o "$rc" -eq 76
+check "control bytes and a bare CR in a NO: none raw on stderr" no_raw "$T/err"
 
 done_testing

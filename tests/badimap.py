@@ -32,15 +32,51 @@ Modes:
                BODY[] twice
   fetchno      UID 2 cannot be read: the body FETCH sends the others,
                then says NO (Exchange and Dovecot do, for a broken message)
+  fetchno1     the same for the first body FETCH that asks for UID 2 only;
+               later ones behave
+  onebig       UID 2's body is 5000 bytes (RFC822.SIZE says so), the
+               others small
+  rfc822       UID 1's body comes as RFC822 {n} (the whole message, no
+               BODY[]); UID 2's as RFC822.TEXT {n} and then BODY[] {n};
+               UID 3 behaves
+  nobody       UID 1's body FETCH response has a UID and FLAGS, no body
+  headeronly   UID 1's body FETCH response has only RFC822.HEADER {n},
+               UID 2's only RFC822.TEXT {n}; UID 3 behaves
+  partial      UID 1's body comes as BODY[]<5> {n} (a part from octet 5),
+               UID 2's as BODY[TEXT] {n}; UID 3 behaves
+  liesize      RFC822.SIZE says 100 bytes; the bodies are 300000 bytes
+  longline     the answer to UID SEARCH is one line of 200 MB (sent in
+               1 MB chunks, never held whole), then CRLF
+  bigliteral   the SELECT answer carries an unsolicited LIST whose mailbox
+               name is a literal of 50 MB
+  bigalert     the SELECT answer carries "* OK [ALERT] {52428800}" and a
+               50 MB line after it
+  trickle      the body FETCH answer comes one byte every 0.4 s
+  escapes      SELECT is answered NO with ESC [2J, BEL, a lone 0x9b and a
+               UTF-8 C1 control (C2 9B) in the text
+  escapes-cr   the same with a bare CR in the text too
+
+UID SEARCH honours UNSEEN, DELETED and a UID set ("UID 4:*" matches the
+highest UID even below 4, as RFC 3501 says); ALL and SINCE match all.
 """
 import argparse
 import re
 import socket
+import time
+
+MB = 1024 * 1024
 
 
 def body(uid, mode):
     if mode == "bigger":
         return (b"Subject: big %d\r\n\r\n" % uid) + b"x" * 199900 + b"\r\n"
+    if mode == "liesize":
+        h = b"Subject: liar %d\r\n\r\n" % uid
+        return h + b"y" * (300000 - len(h) - 2) + b"\r\n"
+    if mode == "onebig" and uid == 2:
+        h = b"Message-ID: <%d@badimap>\r\nSubject: big %d\r\n\r\n" % (
+            uid, uid)
+        return h + b"z" * (5000 - len(h) - 2) + b"\r\n"
     return b"Message-ID: <%d@badimap>\r\nSubject: m%d\r\n\r\nbody %d\r\n" % (
         uid, uid, uid)
 
@@ -48,6 +84,7 @@ def body(uid, mode):
 class Box:
     def __init__(self, n, mode):
         self.flags = {u: set() for u in range(1, n + 1)}
+        self.failed = False		# fetchno1: UID 2 refused once
         if mode == "unasked":
             self.flags[99] = {"\\Seen"}
         if mode == "nouidplus":
@@ -110,21 +147,63 @@ class Conn:
         for u in uids:
             self.send("* %d FETCH (UID %d RFC822.SIZE %d)\r\n" % (
                 self.box.seq(u), u,
-                10 if self.mode == "bigger" else len(body(u, self.mode))))
+                10 if self.mode == "bigger" else
+                100 if self.mode == "liesize" else len(body(u, self.mode))))
         if self.mode == "unasked":
             self.send("* %d FETCH (UID 99 FLAGS (\\Seen))\r\n" %
                       self.box.seq(99))
         self.send("%s OK done\r\n" % tag)
 
+    def odd_body(self, u, b):
+        """The FETCH response of the odd modes for UID u, or None."""
+        pre = b"* %d FETCH (UID %d " % (self.box.seq(u), u)
+        h = b.split(b"\r\n\r\n")[0] + b"\r\n\r\n"
+        t = b[len(h):]
+        lit = lambda item, data: b"%s {%d}\r\n%s" % (item, len(data), data)
+        if self.mode == "rfc822" and u == 1:
+            return pre + lit(b"RFC822", b) + b")\r\n"
+        if self.mode == "rfc822" and u == 2:
+            return (pre + lit(b"RFC822.TEXT", t) + b" " + lit(b"BODY[]", b) +
+                    b")\r\n")
+        if self.mode == "nobody" and u == 1:
+            return pre + b"FLAGS ())\r\n"
+        if self.mode == "headeronly" and u == 1:
+            return pre + lit(b"RFC822.HEADER", h) + b")\r\n"
+        if self.mode == "headeronly" and u == 2:
+            return pre + lit(b"RFC822.TEXT", t) + b")\r\n"
+        if self.mode == "partial" and u == 1:
+            return pre + lit(b"BODY[]<5>", b[5:]) + b")\r\n"
+        if self.mode == "partial" and u == 2:
+            return pre + lit(b"BODY[TEXT]", t) + b")\r\n"
+        return None
+
+    def trickle(self, tag, uids):
+        out = b"".join(b"* %d FETCH (UID %d BODY[] {%d}\r\n%s)\r\n" % (
+            self.box.seq(u), u, len(body(u, self.mode)), body(u, self.mode))
+            for u in uids) + b"%s OK done\r\n" % tag.encode()
+        for i in range(len(out)):
+            self.send(out[i:i + 1])
+            time.sleep(0.4)
+
     def fetch_bodies(self, tag, uids):
         if self.mode == "stall":
             return
+        if self.mode == "trickle":
+            self.trickle(tag, uids)
+            return
         if self.mode == "unasked":
             uids = uids + [99]
+        refuse = self.mode == "fetchno" or (
+            self.mode == "fetchno1" and not self.box.failed)
         for i, u in enumerate(uids):
-            if self.mode == "fetchno" and u == 2:
+            if refuse and u == 2:
+                self.box.failed = True
                 continue
             b = body(u, self.mode)
+            odd = self.odd_body(u, b)
+            if odd is not None:
+                self.send(odd)
+                continue
             head = "* %d FETCH (UID %d BODY[] {%d}\r\n" % (
                 self.box.seq(u), u, len(b))
             if i == 1 and self.mode == "midliteral":
@@ -150,14 +229,25 @@ class Conn:
                           "* 5 FETCH (FLAGS (\\Seen))\r\n")
         if self.mode == "noise":
             self.send("* 2 EXPUNGE\r\n")
-        if self.mode == "fetchno" and 2 in uids:
+        if refuse and 2 in uids:
             self.send("%s NO [SERVERBUG] Some messages could not be "
                       "FETCHed\r\n" % tag)
             return
         self.send("%s OK done\r\n" % tag)
 
     def search(self, tag, args):
+        if self.mode == "longline":
+            # One line of 200 MB, streamed: never all of it in memory.
+            self.send("* SEARCH ")
+            chunk = b"x" * MB
+            for _ in range(200):
+                self.send(chunk)
+            self.send("\r\n%s OK done\r\n" % tag)
+            return
         u = self.box.uids()
+        m = re.search(r"\bUID ([0-9*:,]+)", args)
+        if m:
+            u = [x for x in u if x in parse_set(m.group(1), self.box)]
         if "DELETED" in args:
             u = [x for x in u if "\\Deleted" in self.box.flags[x]]
         if "UNSEEN" in args:
@@ -213,7 +303,21 @@ class Conn:
             self.authenticate(tag, args)
         elif cmd == "LOGIN":
             self.send("%s OK logged in\r\n" % tag)
+        elif cmd in ("SELECT", "EXAMINE") and self.mode.startswith("escapes"):
+            self.send(b"%s NO [UNAVAILABLE] no \x1b[2J\x07box\x9b here "
+                      b"\xc2\x9b%s now\r\n" % (tag.encode(), b"\r" if
+                      self.mode == "escapes-cr" else b""))
         elif cmd in ("SELECT", "EXAMINE"):
+            if self.mode == "bigliteral":
+                self.send('* LIST () "/" {%d}\r\n' % (50 * MB))
+                for _ in range(50):
+                    self.send(b"L" * MB)
+                self.send("\r\n")
+            if self.mode == "bigalert":
+                self.send("* OK [ALERT] {%d}\r\n" % (50 * MB))
+                for _ in range(50):
+                    self.send(b"A" * MB)
+                self.send("\r\n")
             self.send("* %d EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n"
                       "* OK [UIDNEXT 100] n\r\n%s OK [READ-WRITE] done\r\n"
                       % (len(self.box.uids()), tag))

@@ -6,6 +6,7 @@
   imaptool.py --port P --ca CA hashes USER PASS [MAILBOX]  sha256 of each body
   imaptool.py --port P --ca CA append USER PASS FILE...    APPEND, unseen
   imaptool.py --port P --ca CA unsee USER PASS             -FLAGS \\Seen on all
+  imaptool.py --port P --ca CA see USER PASS               +FLAGS \\Seen on all
   imaptool.py --port P --ca CA uidvalidity USER PASS       UIDVALIDITY
   imaptool.py --port P --ca CA seen-hashes USER PASS       sha256 of \\Seen ones
 """
@@ -42,7 +43,7 @@ def main():
                 sys.exit("append failed")
         m.logout()
         return
-    typ, data = m.select(box, readonly=(a.cmd != "unsee"))
+    typ, data = m.select(box, readonly=(a.cmd not in ("see", "unsee")))
     if typ != "OK":
         sys.exit("select failed")
     if a.cmd == "count":
@@ -52,6 +53,8 @@ def main():
         print(len(data[0].split()))
     elif a.cmd == "unsee":
         m.uid("STORE", "1:*", "-FLAGS.SILENT", "(\\Seen)")
+    elif a.cmd == "see":
+        m.uid("STORE", "1:*", "+FLAGS.SILENT", "(\\Seen)")
     elif a.cmd == "uidvalidity":
         typ, data = m.status(box, "(UIDVALIDITY)")
         print(data[0].decode().split("UIDVALIDITY ")[1].rstrip(")"))
