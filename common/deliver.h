@@ -104,9 +104,9 @@ void	deliver_reset(struct deliver *);
 int	deliver_recover(struct deliver *, const char *name);
 
 /*
- * Removes the tmp files carrying our marker and this host's name except those for which
- * keep(arg, unique) returns 1 (keep may be NULL).  Returns the number
- * removed, or -1.
+ * Removes the tmp files carrying our marker and this host's name, except
+ * those for which keep(arg, unique) returns 1 (keep may be NULL).
+ * Returns the number removed, or -1.
  */
 int	deliver_clean_tmp(struct deliver *,
 	    int (*keep)(void *arg, const char *unique), void *arg);

@@ -82,6 +82,11 @@ scan_bytes(struct scan *s, int bodies, const char *p, size_t n)
 			memcpy(s->tail + sizeof(s->tail) - t, p + k - t, t);
 			s->nline += k;
 			s->resp += k;
+			/* Before line_end: it starts the next response at 0. */
+			if (s->resp > IMAP_RESPONSE_MAX) {
+				errno = EMSGSIZE;
+				return -1;
+			}
 			if (lf != NULL) {
 				/* line_end wants the tail at the start. */
 				t = s->nline < sizeof(s->tail) ? s->nline :

@@ -131,26 +131,24 @@ state_free(struct state *st)
 /*
  * Appends the encoding of s to out (o bytes used, room for cap):
  * [A-Za-z0-9_-] and dots not at the start of the file name are kept, %XX
- * stands for the rest, as in URLs; lower == 1 folds A-Z (host names).
- * Stops once more than max bytes are used.  Returns the new length.
+ * stands for the rest, as in URLs.  Stops once more than max bytes are
+ * used.  Returns the new length.
  */
 static size_t
-encode(const char *s, int lower, char *out, size_t o, size_t max)
+encode(const char *s, char *out, size_t o, size_t max)
 {
 	static const char	 hex[] = "0123456789ABCDEF";
 	const unsigned char	*p = (const unsigned char *)s;
-	unsigned char		 ch;
 
 	for (; *p != '\0' && o <= max; p++) {
-		ch = lower && *p >= 'A' && *p <= 'Z' ? *p + 32 : *p;
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' ||
-		    (ch == '.' && o > 0))
-			out[o++] = (char)ch;
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+		    (*p == '.' && o > 0))
+			out[o++] = (char)*p;
 		else {
 			out[o++] = '%';
-			out[o++] = hex[ch >> 4];
-			out[o++] = hex[ch & 15];
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
 		}
 	}
 	return o;
@@ -160,11 +158,11 @@ encode(const char *s, int lower, char *out, size_t o, size_t max)
  * The file name of the n parts, joined by '+' (never in an encoding).  A
  * name whose encoding is too long for a file name keeps its first part and
  * gains "~" and a digest of the whole ('~' is never in an encoding either),
- * so distinct names still get distinct files.
+ * so distinct names still get distinct files.  The digest of one part is
+ * version 1's: of its bytes alone.
  */
 static void
-name_of(const char *const *parts, const int *lower, size_t n, char *out,
-    size_t len)
+name_of(const char *const *parts, size_t n, char *out, size_t len)
 {
 	struct sha256	 sha;
 	unsigned char	 d[32];
@@ -174,7 +172,7 @@ name_of(const char *const *parts, const int *lower, size_t n, char *out,
 	for (i = 0; i < n && o <= STATE_NAME_MAX; i++) {
 		if (i > 0)
 			enc[o++] = '+';
-		o = encode(parts[i], lower[i], enc, o, STATE_NAME_MAX);
+		o = encode(parts[i], enc, o, STATE_NAME_MAX);
 	}
 	if (o <= STATE_NAME_MAX) {
 		snprintf(out, len, "%.*s.state", (int)o, enc);
@@ -182,7 +180,7 @@ name_of(const char *const *parts, const int *lower, size_t n, char *out,
 	}
 	sha256_init(&sha);
 	for (i = 0; i < n; i++)		/* with the NULs: a+b is not ab */
-		sha256_update(&sha, parts[i], strlen(parts[i]) + 1);
+		sha256_update(&sha, parts[i], strlen(parts[i]) + (n > 1));
 	sha256_final(&sha, d);
 	snprintf(out, len, "%.*s~%02x%02x%02x%02x%02x%02x%02x%02x"
 	    "%02x%02x%02x%02x%02x%02x%02x%02x.state", STATE_NAME_KEEP, enc,
@@ -193,24 +191,34 @@ name_of(const char *const *parts, const int *lower, size_t n, char *out,
 void
 state_filename(const char *mailbox, char *out, size_t len)
 {
-	static const int	 nolower[1];
+	name_of(&mailbox, 1, out, len);
+}
 
-	name_of(&mailbox, nolower, 1, out, len);
+/* The host as it names a state: any case of a host name is that host. */
+static char *
+lower_host(const char *host)
+{
+	char	*h = xstrdup(host), *p;
+
+	for (p = h; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 'a' - 'A';
+	return h;
 }
 
 void
 state_idname(const struct stateid *id, char *out, size_t len)
 {
-	static const int	 lower[4] = { 1, 0, 0, 0 };
-	char			 port[12];
-	const char		*parts[4];
+	char		 port[12], *host = lower_host(id->host);
+	const char	*parts[4];
 
 	snprintf(port, sizeof(port), "%u", id->port);
-	parts[0] = id->host;
+	parts[0] = host;
 	parts[1] = port;
 	parts[2] = id->user;
 	parts[3] = id->mailbox;
-	name_of(parts, lower, 4, out, len);
+	name_of(parts, 4, out, len);
+	free(host);
 }
 
 /* The account line's value for id, whole (never cut): malloc'd. */
@@ -219,17 +227,18 @@ id_line(const struct stateid *id)
 {
 	size_t	 max = 3 * (strlen(id->host) + strlen(id->user) +
 		    strlen(id->mailbox)) + 32, o;
-	char	*s = xreallocarray(NULL, max + 4, 1);
+	char	*s = xreallocarray(NULL, max + 4, 1), *host = lower_host(id->host);
 
 	/* "." at the start is kept here: this is no file name. */
 	s[0] = ' ';
-	o = encode(id->host, 1, s, 1, max);
+	o = encode(host, s, 1, max);
 	o += snprintf(s + o, max - o, " %u ", id->port);
-	o = encode(id->user, 0, s, o, max);
+	o = encode(id->user, s, o, max);
 	s[o++] = ' ';
-	o = encode(id->mailbox, 0, s, o, max);
+	o = encode(id->mailbox, s, o, max);
 	s[o] = '\0';
 	memmove(s, s + 1, o);
+	free(host);
 	return s;
 }
 

@@ -86,7 +86,10 @@ struct state {
  */
 int	state_load(int dirfd, const struct stateid *, struct state *);
 
-/* Replaces id's file durably (see above).  0 or -1 with errno. */
+/*
+ * Replaces id's file durably (see above); st->account, when set, must be
+ * id's (state_load sets it).  0 or -1 with errno.
+ */
 int	state_save(int dirfd, const struct stateid *, struct state *);
 
 /* The same, given the file name in dirfd: whatever identity it holds. */
@@ -98,6 +101,7 @@ int	state_save_file(int dirfd, const char *file, const struct state *);
  * identity) becomes id's state: loaded into *st, saved under id's name,
  * then removed.  The caller knows that id is the only account feeding the
  * maildrop; else the old UIDs could be anybody's and must not be used.
+ * *st must be a state (loaded, or zeroed): it is freed when replaced.
  * Returns 1 when it did, 0 when there is no such file (or id already has
  * one), -1 with errno.
  */
@@ -111,7 +115,7 @@ void	state_free(struct state *);
 /*
  * The state file name for a mailbox (version 1) or an identity: names are
  * encoded so that any IMAP mailbox, host or user name ("a/b", "..", 8-bit,
- * any length) is one safe file name, at most STATE_NAME_KEEP + 39 bytes,
+ * any length) is one safe file name, at most STATE_NAME_MAX + 6 bytes,
  * ending in ".state"; distinct names get distinct files.  The parts of an
  * identity are joined by '+', which an encoding never holds.  len should
  * be at least STATE_NAME_MAX + 7.
