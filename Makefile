@@ -58,6 +58,10 @@ deps:
 check: deps all $(UNIT_BIN)
 	prove -f tests/unit/*.t tests/*.t
 
+# The long crash loop: 100 kill -9 instead of 25, 40 kills in the commit.
+check-long: deps all $(UNIT_BIN)
+	CRASH_KILLS=100 TARGETED=40 prove -v tests/30-imapfetch-crash.t
+
 bench: deps all
 	sh tests/bench/run
 
@@ -85,7 +89,7 @@ clean:
 	    imapfetch/*.o imapfetch/*.d imapfetch/imapfetch \
 	    tests/unit/*.o tests/unit/*.d tests/unit/*.t
 
-.PHONY: all deps check bench install install-units clean
+.PHONY: all deps check check-long bench install install-units clean
 .SECONDARY:
 
 -include $(wildcard common/*.d popd/*.d imapfetch/*.d tests/unit/*.d)
