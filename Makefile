@@ -75,14 +75,27 @@ install: all
 	install -m 644 man/popd.8 $(DESTDIR)$(MANDIR)/man8/
 
 # Service files are not installed by default: where they go depends on the
-# system.  make install-units UNITDIR=/etc/systemd/system
+# system.  make install-units UNITDIR=/etc/systemd/system.  A file that is
+# there already and differs (a local edit) is kept: the new one goes beside
+# it as NAME.new, and make says so.
 UNITDIR	?= /etc/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
+UNIT_FILES = $(wildcard units/*.socket units/*.service units/*.timer)
 install-units:
-	install -d $(DESTDIR)$(UNITDIR)
-	for u in units/*.socket units/*.service units/*.timer; do \
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	@set -e; for u in $(UNIT_FILES) units/popd.sysusers units/popd.tmpfiles; do \
+	    case $$u in \
+	    *.sysusers) d=$(DESTDIR)$(SYSUSERSDIR)/popd.conf ;; \
+	    *.tmpfiles) d=$(DESTDIR)$(TMPFILESDIR)/popd.conf ;; \
+	    *) d=$(DESTDIR)$(UNITDIR)/$${u#units/} ;; esac; \
 	    sed -e 's|/usr/local/sbin|$(SBINDIR)|; s|/usr/local/bin|$(BINDIR)|' \
-	    -e 's|/etc/popd.conf|$(SYSCONFDIR)/popd.conf|' "$$u" \
-	    > $(DESTDIR)$(UNITDIR)/$${u#units/} || exit 1; done
+	    -e 's|/etc/popd.conf|$(SYSCONFDIR)/popd.conf|' "$$u" > "$$d.tmp"; \
+	    if [ -f "$$d" ] && ! cmp -s "$$d" "$$d.tmp"; then \
+	        mv "$$d.tmp" "$$d.new"; \
+	        echo "install-units: $$d differs (a local edit?): kept; the new one is $$d.new"; \
+	    else mv "$$d.tmp" "$$d"; echo "install-units: $$d"; fi; \
+	done
 
 clean:
 	rm -f common/*.o common/*.d common/*.a popd/*.o popd/*.d popd/popd \
