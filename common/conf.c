@@ -800,6 +800,106 @@ conf_load(struct conf *c, const char *path, conf_errfn err, void *arg)
 	return p.nerr;
 }
 
+/* One value as the parser reads it back: quoted when it must be. */
+static void
+dump_string(FILE *f, const char *v)
+{
+	size_t	 n = strlen(v);
+
+	if (n > 0 && strpbrk(v, "#\"\\") == NULL && !blank(v[0]) &&
+	    !blank(v[n - 1])) {
+		fputs(v, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *v != '\0'; v++) {
+		if (*v == '"' || *v == '\\')
+			fputc('\\', f);
+		fputc(*v, f);
+	}
+	fputc('"', f);
+}
+
+/* mailboxes = a, b: the value is quoted whole, as the parser reads it. */
+static void
+dump_list(FILE *f, const struct key *k, const struct account *a)
+{
+	char	*v = NULL;
+	size_t	 i, len = 0;
+	FILE	*m;
+
+	if ((m = open_memstream(&v, &len)) == NULL)
+		return;
+	for (i = 0; i < a->nmailboxes; i++)
+		fprintf(m, "%s%s", i ? ", " : "", a->mailboxes[i]);
+	if (fclose(m) == 0) {
+		fprintf(f, "%s = ", k->name);
+		dump_string(f, v);
+		fputc('\n', f);
+	}
+	free(v);
+}
+
+/* One key (field: where its value is), when set. */
+static void
+dump_key(FILE *f, const struct key *k, const char *field)
+{
+	unsigned	 u;
+
+	if (is_string(k->type)) {
+		if ((field = *(char *const *)field) == NULL)
+			return;
+		fprintf(f, "%s = ", k->name);
+		if (k->type == T_HASH || k->type == T_SECRET)
+			fputs("(hidden)", f);
+		else
+			dump_string(f, field);
+		fputc('\n', f);
+		return;
+	}
+	if (k->type == T_SIZE) {
+		fprintf(f, "%s = %llu\n", k->name,
+		    (unsigned long long)*(const uint64_t *)field);
+		return;
+	}
+	u = *(const unsigned *)field;
+	if (k->type == T_ENUM)
+		fprintf(f, "%s = %s\n", k->name, k->choices[u]);
+	else if (u >= k->min)		/* 0 below min: unset (imap-port) */
+		fprintf(f, "%s = %u\n", k->name, u);
+}
+
+void
+conf_dump(const struct conf *c, FILE *f)
+{
+	const struct account	*a;
+	size_t			 i, k;
+
+	for (k = 0; k < NKEYS; k++)
+		if (keys[k].goff != NOFF)
+			dump_key(f, &keys[k], (const char *)c + keys[k].goff);
+	for (i = 0; i < c->naccounts; i++) {
+		a = &c->accounts[i];
+		fprintf(f, "\n[%s]\n", a->name);
+		for (k = 0; k < NKEYS; k++) {
+			if (keys[k].aoff == NOFF || (a->imap_host == NULL &&
+			    strncmp(keys[k].name, "imap-", 5) == 0 &&
+			    k != K_IMAP_TIMEOUT))
+				continue;
+			if (a->imap_host == NULL && (k == K_MAILBOXES ||
+			    k == K_FETCH || k == K_AFTER_FETCH ||
+			    k == K_MAX_AGE_DAYS || k == K_MAX_MESSAGE_SIZE ||
+			    k == K_IMAP_TIMEOUT))
+				continue;
+			if (keys[k].type == T_LIST)
+				dump_list(f, &keys[k], a);
+			else
+				dump_key(f, &keys[k],
+				    (const char *)a + keys[k].aoff);
+		}
+	}
+}
+
 void
 conf_free(struct conf *c)
 {

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "limits.h"
 
@@ -90,6 +91,14 @@ const struct account *conf_account(const struct conf *c, const char *name);
 
 /* 1 when s is a valid section NAME (see above), else 0. */
 int	conf_valid_name(const char *s);
+
+/*
+ * Writes the effective configuration to f as a popd.conf(5) that reads
+ * back the same: every key with its value, defaults included; a section
+ * without imap-host shows no IMAP keys.  Password hashes and inline
+ * secrets show as "(hidden)".
+ */
+void	conf_dump(const struct conf *c, FILE *f);
 
 /* Frees everything conf_load allocated; *c is zeroed. */
 void	conf_free(struct conf *c);

@@ -8,6 +8,9 @@
 
 #define POPD_VERSION		"0.1"
 
+/* The user the units run popd and imapfetch as; popd -t checks as it. */
+#define POPD_SERVICE_USER	"popd"
+
 /*
  * RFC 2449 section 4: "the maximum length of a command line ... is 255
  * octets, including the terminating CRLF".  We allow 255 octets before the

@@ -17,7 +17,8 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: imapfetch [-tqv] [-c file] [account ...]\n");
+	fprintf(stderr, "usage: imapfetch [-tqv] [-c file] [account ...]\n"
+	    "       imapfetch --version\n");
 	exit(EX_USAGE);
 }
 
@@ -87,6 +88,10 @@ main(int argc, char *argv[])
 
 	memset(&run, 0, sizeof(run));
 	run.conffile = CONF_DEFAULT_PATH;
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		puts("imapfetch " POPD_VERSION);
+		return 0;
+	}
 	while ((ch = getopt(argc, argv, "c:qtv")) != -1) {
 		switch (ch) {
 		case 'c':

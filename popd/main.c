@@ -12,6 +12,7 @@
 
 #include <tls.h>
 
+#include "check.h"
 #include "conf.h"
 #include "log.h"
 #include "session.h"
@@ -22,19 +23,10 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: popd [-ev] [-c file] [--tls]\n"
-	    "       popd -t [-c file]\n"
-	    "       popd --hash-password\n");
+	    "       popd -t [-c file] [-u user]\n"
+	    "       popd -n [-c file]\n"
+	    "       popd --hash-password | --version\n");
 	exit(EX_USAGE);
-}
-
-static void
-err_stderr(void *arg, const char *file, int line, const char *msg)
-{
-	(void)arg;
-	if (line > 0)
-		fprintf(stderr, "%s:%d: %s\n", file, line, msg);
-	else
-		fprintf(stderr, "%s: %s\n", file, msg);
 }
 
 static void
@@ -42,27 +34,6 @@ err_syslog(void *arg, const char *file, int line, const char *msg)
 {
 	(void)arg;
 	log_warnx("%s:%d: %s", file, line, msg);
-}
-
-/* popd -t: every error on stderr; TLS files are tried too. */
-static int
-check_config(const char *path)
-{
-	struct conf	 c;
-	struct tls	*ctx;
-	char		 err[256];
-	int		 n;
-
-	n = conf_load(&c, path, err_stderr, NULL);
-	if (n == 0 && c.tls_cert != NULL) {
-		if ((ctx = tlsconf_server(&c, err, sizeof(err))) == NULL) {
-			fprintf(stderr, "%s: tls: %s\n", path, err);
-			n++;
-		}
-		tls_free(ctx);
-	}
-	conf_free(&c);
-	return n == 0 ? 0 : EX_CONFIG;
 }
 
 /* Greets with an error and ends: the client must not hang on us. */
@@ -140,32 +111,39 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "tls", no_argument, NULL, 'T' },
 		{ "hash-password", no_argument, NULL, 'H' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char	*path = CONF_DEFAULT_PATH;
-	int		 ch, test = 0, tls = 0, hash = 0, verbose = 0;
+	const char	*path = CONF_DEFAULT_PATH, *user = POPD_SERVICE_USER;
+	int		 ch, test = 0, tls = 0, hash = 0, verbose = 0, dump = 0;
 	enum log_to	 to = LOG_TO_SYSLOG;
 
-	while ((ch = getopt_long(argc, argv, "c:ehtv", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:ehntu:v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
 		case 'e': to = LOG_TO_STDERR; break;
+		case 'n': dump = 1; break;
 		case 't': test = 1; break;
+		case 'u': user = optarg; break;
+		case 'V': puts("popd " POPD_VERSION); return 0;
 		case 'v': verbose = 1; break;
 		case 'T': tls = 1; break;
 		case 'H': hash = 1; break;
 		default: usage();
 		}
 	}
-	if (optind != argc || test + hash > 1 || ((test || hash) && tls))
+	if (optind != argc || test + hash + dump > 1 ||
+	    ((test || hash || dump) && tls))
 		usage();
-	if (hash || test)
+	if (hash || test || dump)
 		log_init("popd", LOG_TO_STDERR, verbose);
 	if (hash)
 		return passwd_hash_main();
 	if (test)
-		return check_config(path);
+		return check_config(path, user);
+	if (dump)
+		return check_dump(path);
 	log_init("popd", to, verbose);
 	refuse_root("popd");
 	return serve(path, tls, verbose);
