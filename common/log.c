@@ -2,18 +2,38 @@
  * log.c: one logging idiom for both programs.  popd writes to syslog only,
  * because under inetd fd 2 may be the client's socket.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static const char	*log_ident = "popd";
 static enum log_to	 log_dest = LOG_TO_STDERR;
 static int		 log_verbose;
+static int		 log_journal;	/* stderr is systemd's journal */
+
+/*
+ * 1 when fd 2 is the stream systemd's JOURNAL_STREAM names ("dev:ino"):
+ * then a "<N>" prefix gives each line its priority in the journal.
+ */
+static int
+stderr_is_journal(void)
+{
+	const char		*js = getenv("JOURNAL_STREAM");
+	struct stat		 st;
+	unsigned long long	 dev, ino;
+
+	return js != NULL && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+	    fstat(STDERR_FILENO, &st) == 0 && st.st_dev == (dev_t)dev &&
+	    st.st_ino == (ino_t)ino;
+}
 
 void
 log_init(const char *ident, enum log_to to, int verbose)
@@ -21,6 +41,7 @@ log_init(const char *ident, enum log_to to, int verbose)
 	log_ident = ident;
 	log_dest = to;
 	log_verbose = verbose;
+	log_journal = to == LOG_TO_STDERR && stderr_is_journal();
 	if (to == LOG_TO_SYSLOG)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
@@ -96,6 +117,10 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno)
 		else
 			syslog(pri, "%s", msg);
 	} else {
+		/* On stderr a warning is a failure being reported (imapfetch
+		 * under a unit): the journal shows it as an error. */
+		if (log_journal)
+			fprintf(stderr, "<%d>", pri == LOG_WARNING ? LOG_ERR : pri);
 		if (with_errno)
 			fprintf(stderr, "%s: %s: %s\n", log_ident, msg,
 			    strerror(saved));

@@ -1,6 +1,9 @@
 /*
  * log.h: the one logging idiom.  popd logs with syslog(3) only (under inetd
  * fd 2 may be the socket); imapfetch and the -t checks log to stderr.
+ * When stderr is systemd's journal (JOURNAL_STREAM), each line starts
+ * with its priority as sd-daemon(3) says: "<3>" for warnings, which on
+ * stderr report a failure, "<6>" for information.
  */
 #ifndef POPD_LOG_H
 #define POPD_LOG_H

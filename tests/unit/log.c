@@ -6,6 +6,8 @@
  * (ASan) and fenced (a canary), always terminated, never cut inside an
  * escape or a UTF-8 sequence; then a log line on stderr.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -414,6 +416,55 @@ test_log_line(void)
 	    "log_warnx/log_warn lines on stderr are escaped");
 }
 
+/*
+ * Under a unit whose stderr is the journal (JOURNAL_STREAM names fd 2),
+ * each line carries its priority: "<3>" for warnings (failures being
+ * reported), "<6>" for information; elsewhere no prefix.
+ */
+static void
+test_journal(void)
+{
+	char		 path[64], buf[512], js[64];
+	struct stat	 st;
+	int		 fd, saved, round;
+	ssize_t		 n;
+
+	for (round = 0; round < 2; round++) {
+		snprintf(path, sizeof(path), "/tmp/logtest.XXXXXX");
+		if ((fd = mkstemp(path)) == -1 || fstat(fd, &st) == -1)
+			die("mkstemp");
+		unlink(path);
+		/* Round 1: JOURNAL_STREAM names another file. */
+		snprintf(js, sizeof(js), "%llu:%llu",
+		    (unsigned long long)st.st_dev,
+		    (unsigned long long)st.st_ino + round);
+		setenv("JOURNAL_STREAM", js, 1);
+		fflush(stderr);
+		if ((saved = dup(2)) == -1 || dup2(fd, 2) == -1)
+			die("dup2");
+		log_init("logtest", LOG_TO_STDERR, 0);
+		log_warnx("cannot connect");
+		log_info("alice/INBOX: 0 new");
+		fflush(stderr);
+		dup2(saved, 2);
+		close(saved);
+		if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) == -1)
+			die("pread");
+		buf[n] = '\0';
+		close(fd);
+		if (round == 0)
+			is_str(buf, "<3>logtest: cannot connect\n"
+			    "<6>logtest: alice/INBOX: 0 new\n",
+			    "stderr is the journal: <3> for warnings, <6> for "
+			    "information");
+		else
+			is_str(buf, "logtest: cannot connect\n"
+			    "logtest: alice/INBOX: 0 new\n",
+			    "JOURNAL_STREAM names another file: no prefix");
+	}
+	unsetenv("JOURNAL_STREAM");
+}
+
 int
 main(void)
 {
@@ -422,5 +473,6 @@ main(void)
 	test_random();
 	test_small();
 	test_log_line();
+	test_journal();
 	return done_testing();
 }
