@@ -65,6 +65,11 @@ check-long: deps all $(UNIT_BIN)
 bench: deps all
 	sh tests/bench/run
 
+# The whole pipeline on this machine, in a temporary directory: Dovecot,
+# imapfetch, popd, mpop, and a byte-for-byte comparison (demo/run).
+demo: deps all
+	sh demo/run
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
@@ -102,7 +107,24 @@ clean:
 	    imapfetch/*.o imapfetch/*.d imapfetch/imapfetch \
 	    tests/unit/*.o tests/unit/*.d tests/unit/*.t
 
-.PHONY: all deps check check-long bench install install-units clean
+.PHONY: all deps check check-long bench demo install install-units clean deb
 .SECONDARY:
 
 -include $(wildcard common/*.d popd/*.d imapfetch/*.d tests/unit/*.d)
+
+# The Debian package (debian/), built in a private copy of the tree: the
+# tracked files and the new ones git does not ignore, so uncommitted edits
+# count and this tree gets no build products.  popd_*.deb (and the dbgsym
+# .deb, .changes, .buildinfo) land in DEBDIR, by default the parent
+# directory as dpkg-buildpackage does.  Needs dpkg-dev, debhelper and the
+# Build-Depends of debian/control.
+DEBDIR	?= ..
+deb:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	mkdir "$$tmp/popd"; \
+	git ls-files -z --cached --others --exclude-standard | \
+	    tar -c --null -T - --ignore-failed-read -f - | tar -x -C "$$tmp/popd"; \
+	(cd "$$tmp/popd" && dpkg-buildpackage -us -uc -b); \
+	mkdir -p $(DEBDIR); \
+	for f in "$$tmp"/*.deb "$$tmp"/*.changes "$$tmp"/*.buildinfo; do \
+	    cp "$$f" $(DEBDIR)/; echo "deb: $(DEBDIR)/$${f##*/}"; done
