@@ -37,14 +37,23 @@ peer_lookup(int fd, char *buf, size_t len, int *loopback)
 	socklen_t		 sl = sizeof(ss);
 	const char		*env;
 	const void		*addr;
+	int			 family;
 
 	memset(&ss, 0, sizeof(ss));
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 &&
 	    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
-		addr = ss.ss_family == AF_INET ?
+		family = ss.ss_family;
+		addr = family == AF_INET ?
 		    (const void *)&((struct sockaddr_in *)&ss)->sin_addr :
 		    (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
-		if (inet_ntop(ss.ss_family, addr, buf, (socklen_t)len) == NULL)
+		/* An IPv4 client of a dual-stack socket (systemd's [::]:110)
+		 * is logged as itself, for people and fail2ban alike. */
+		if (family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(
+		    &((struct sockaddr_in6 *)&ss)->sin6_addr)) {
+			family = AF_INET;
+			addr = (const unsigned char *)addr + 12;
+		}
+		if (inet_ntop(family, addr, buf, (socklen_t)len) == NULL)
 			snprintf(buf, len, "?");
 		*loopback = is_loopback(&ss);
 		return;

@@ -127,6 +127,7 @@ unique_ok(const struct deliver *d, const char *unique, time_t t0,
 	long		 pid;
 	unsigned long	 q;
 	char		 usec[8], rest[DELIVER_UNIQUE_MAX + 2];
+	struct timeval	 now;
 	int		 n = -1;
 
 	if (sscanf(unique, "%lld.M%6[0-9]P%ldQ%lu_%n", &sec, usec, &pid, &q,
@@ -135,7 +136,10 @@ unique_ok(const struct deliver *d, const char *unique, time_t t0,
 		return 0;
 	}
 	snprintf(rest, sizeof(rest), "%s.%s", d->marker, d->host);
-	if (sec < (long long)t0 || sec > (long long)time(NULL) ||
+	/* gettimeofday, as deliver.c: time(2) reads a coarser clock that
+	 * may still say the last second. */
+	gettimeofday(&now, NULL);
+	if (sec < (long long)t0 - 1 || sec > (long long)now.tv_sec ||
 	    strlen(usec) != 6 || pid != (long)getpid() || q != seq ||
 	    strcmp(unique + n, rest) != 0) {
 		printf("#   '%s': sec %lld usec %s pid %ld seq %lu rest '%s'\n",
