@@ -18,12 +18,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <tls.h>
 
 #include "io.h"
+#include "iowait.h"
 
 /* close_notify is a courtesy: wait this long at most for it to go out. */
 #define IO_CLOSE_TIMEOUT_MS	1000
@@ -62,74 +62,32 @@ io_nodelay(int fd)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-/* Waits until fd is ready for events; 0, or -1 with io->error set. */
-static int
-io_wait_ms(struct io *io, int fd, short events, int timeout_ms)
+/* The wait-and-retry rule of iowait.h for this io, bounded by deadline. */
+static struct iowait
+io_waiter(const struct io *io, long long deadline)
 {
-	struct pollfd	pfd;
-	int		n;
+	struct iowait	 w;
 
-	pfd.fd = fd;
-	pfd.events = events;
-	for (;;) {
-		n = poll(&pfd, 1, timeout_ms);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			io->error = errno;
-			return -1;
-		}
-		if (n == 0) {
-			io->error = ETIMEDOUT;
-			return -1;
-		}
-		return 0;
-	}
-}
-
-static int
-io_wait(struct io *io, int fd, short events)
-{
-	return io_wait_ms(io, fd, events, io->timeout_ms);
-}
-
-/* Waits for what libtls asked with rc (TLS_WANT_POLLIN or _POLLOUT). */
-static int
-io_wait_tls(struct io *io, int rc, int timeout_ms)
-{
-	if (rc == TLS_WANT_POLLIN)
-		return io_wait_ms(io, io->rfd, POLLIN, timeout_ms);
-	return io_wait_ms(io, io->wfd, POLLOUT, timeout_ms);
+	w.rfd = io->rfd;
+	w.wfd = io->wfd;
+	w.timeout_ms = io->timeout_ms;
+	w.deadline = deadline;
+	return w;
 }
 
 /*
- * After a read or write that returned n: 1 when it must be tried again
- * (once the fd libtls or the kernel named is ready), 0 when n is a result,
- * -1 on failure with io->error set.  dir is POLLIN for reads, POLLOUT for
- * writes.
+ * After a read or write that returned n: 1 to try again, 0 when n is a
+ * result, -1 on failure with io->error set (iow_retry).
  */
 static int
 io_retry(struct io *io, ssize_t n, short dir)
 {
-	if (io->tls != NULL) {
-		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT)
-			return io_wait_tls(io, (int)n, io->timeout_ms) == -1 ?
-			    -1 : 1;
-		if (n == -1) {
-			io->error = EPROTO;
-			return -1;
-		}
-		return 0;
-	}
-	if (n >= 0)
-		return 0;
-	if (errno == EINTR)
-		return 1;
-	if (errno == EAGAIN)
-		return io_wait(io, dir == POLLIN ? io->rfd : io->wfd, dir) == -1 ?
-		    -1 : 1;
-	io->error = errno;
-	return -1;
+	struct iowait	 w = io_waiter(io, 0);
+	int		 r;
+
+	if ((r = iow_retry(&w, io->tls != NULL, n, dir)) == -1)
+		io->error = errno;
+	return r;
 }
 
 /* Reads what is there into rbuf.  >0 bytes, 0 at EOF, -1 on error. */
@@ -281,23 +239,11 @@ io_printf(struct io *io, const char *fmt, ...)
 	return io_write(io, buf, (size_t)n);
 }
 
-/* Milliseconds elapsed since *start (CLOCK_MONOTONIC). */
-static long long
-elapsed_ms(const struct timespec *start)
-{
-	struct timespec	now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - start->tv_sec) * 1000LL +
-	    (now.tv_nsec - start->tv_nsec) / 1000000;
-}
-
 int
 io_start_tls(struct io *io, struct tls *ctx, const char **errstr)
 {
-	struct timespec	start;
-	long long	limit, budget;
-	int		rc;
+	struct iowait	 w;
+	long long	 limit;
 
 	io->rpos = io->rlen = 0;
 	io->wlen = 0;
@@ -314,33 +260,25 @@ io_start_tls(struct io *io, struct tls *ctx, const char **errstr)
 		io->error = EPROTO;
 		return -1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while ((rc = tls_handshake(io->tls)) != 0) {
-		if (rc != TLS_WANT_POLLIN && rc != TLS_WANT_POLLOUT) {
-			*errstr = tls_error(io->tls);
-			if (*errstr == NULL)
-				*errstr = "handshake failed";
-			io->error = EPROTO;
-			return -1;
-		}
-		if ((budget = limit - elapsed_ms(&start)) <= 0) {
-			io->error = ETIMEDOUT;
-			*errstr = "handshake timed out";
-			return -1;
-		}
-		if (io_wait_tls(io, rc, (int)budget) == -1) {
-			*errstr = io->error == ETIMEDOUT ?
-			    "handshake timed out" : strerror(io->error);
-			return -1;
-		}
-	}
-	return 0;
+	w = io_waiter(io, iow_now() + limit);
+	if (iow_handshake(&w, io->tls) == 0)
+		return 0;
+	io->error = errno;
+	if (errno == EPROTO) {
+		if ((*errstr = tls_error(io->tls)) == NULL)
+			*errstr = "handshake failed";
+	} else if (errno == ETIMEDOUT || errno == ETIME) {
+		io->error = ETIMEDOUT;
+		*errstr = "handshake timed out";
+	} else
+		*errstr = strerror(errno);
+	return -1;
 }
 
 void
 io_close(struct io *io)
 {
-	int	i, rc;
+	struct iowait	 w = io_waiter(io, 0);
 
 	if (io->tls == NULL)
 		return;
@@ -349,13 +287,8 @@ io_close(struct io *io)
 	 * stopped reading would only make us wait again.  Bounded by a short
 	 * timeout, not the idle one: nothing useful is left to say.
 	 */
-	for (i = 0; i < 10 && !io->error; i++) {
-		rc = tls_close(io->tls);
-		if (rc != TLS_WANT_POLLIN && rc != TLS_WANT_POLLOUT)
-			break;
-		if (io_wait_tls(io, rc, IO_CLOSE_TIMEOUT_MS) == -1)
-			break;
-	}
+	if (!io->error)
+		iow_close(&w, io->tls, IO_CLOSE_TIMEOUT_MS);
 	tls_free(io->tls);
 	io->tls = NULL;
 }

@@ -27,61 +27,40 @@
 #include "log.h"
 #include "auth.h"
 #include "imapfetch.h"
+#include "io.h"
+#include "iowait.h"
 #include "scan.h"
 #include "transport.h"
 
 #define TRACE_MAX	200	/* bytes of each read/write shown by -v */
 
-static long long
-now_ms(void)
+/* The wait-and-retry rule of iowait.h, bounded by the command's deadline. */
+static struct iowait
+waiter(const struct conn *c)
 {
-	struct timespec	 ts;
+	struct iowait	 w;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	w.rfd = w.wfd = c->fd;
+	w.timeout_ms = c->timeout_ms;
+	w.deadline = c->deadline;
+	return w;
 }
 
 /* A new command: its deadline starts (limits.h). */
 static void
 deadline_start(struct conn *c)
 {
-	c->deadline = now_ms() + (long long)c->timeout_ms *
+	c->deadline = iow_now() + (long long)c->timeout_ms *
 	    IMAP_DEADLINE_FACTOR;
 }
 
-/*
- * Waits for events on the connection's socket, imap-timeout at most and
- * never past the command's deadline; 0, or -1 with errno (ETIMEDOUT, or
- * ETIME for the deadline).
- */
+/* Waits for events on the socket; 0, or -1 with errno (iowait.h). */
 static int
 wait_fd(struct conn *c, short events)
 {
-	struct pollfd	 pfd;
-	long long	 left;
-	int		 n, ms;
+	struct iowait	 w = waiter(c);
 
-	pfd.fd = c->fd;
-	pfd.events = events;
-	for (;;) {
-		ms = c->timeout_ms;
-		if (c->deadline != 0) {
-			if ((left = c->deadline - now_ms()) <= 0) {
-				errno = ETIME;
-				return -1;
-			}
-			if (left < ms)
-				ms = (int)left;
-		}
-		n = poll(&pfd, 1, ms);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == 0 && ms < c->timeout_ms)
-			continue;	/* the deadline, said above */
-		if (n == 0)
-			errno = ETIMEDOUT;
-		return n > 0 ? 0 : -1;
-	}
+	return iow_wait(&w, c->fd, events);
 }
 
 static void
@@ -105,38 +84,25 @@ trace(struct conn *c, const char *dir, const void *buf, size_t len)
 }
 
 /*
- * After a read or write that returned n: 1 when it must be tried again
- * (once the socket is ready for what libtls or the kernel asked), 0 when n
- * is a result, -1 on failure with c->error set.  dir is POLLIN for reads
- * and POLLOUT for writes; op names the operation in the log.
+ * After a read or write that returned n: 1 when it must be tried again,
+ * 0 when n is a result, -1 on failure with c->error set (iow_retry); op
+ * names the operation in the log.
  */
 static int
 conn_retry(struct conn *c, ssize_t n, short dir, const char *op)
 {
-	short	ev;
+	struct iowait	 w = waiter(c);
+	int		 r;
 
-	if (c->tls != NULL) {
-		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT)
-			ev = n == TLS_WANT_POLLIN ? POLLIN : POLLOUT;
-		else if (n == -1) {
-			log_warnx("%s: %s: TLS %s: %s", c->what, c->host, op,
-			    tls_error(c->tls));
-			c->error = EIO;
-			return -1;
-		} else
-			return 0;
-	} else if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		ev = dir;
-	else if (n == -1) {
-		c->error = errno;
-		return -1;
-	} else
-		return 0;
-	if (wait_fd(c, ev) == -1) {
-		c->error = errno;
-		return -1;
+	if ((r = iow_retry(&w, c->tls != NULL, n, dir)) != -1)
+		return r;
+	c->error = errno;
+	if (errno == EPROTO) {
+		log_warnx("%s: %s: TLS %s: %s", c->what, c->host, op,
+		    tls_error(c->tls));
+		c->error = EIO;
 	}
-	return 1;
+	return -1;
 }
 
 /*
@@ -280,6 +246,8 @@ connect_one(struct conn *c, const struct addrinfo *ai)
 			goto fail;
 		}
 	}
+	/* Small commands answered at once: Nagle would hold each ~40 ms. */
+	io_nodelay(c->fd);
 	return 0;
 fail:
 	saved = errno;
@@ -335,7 +303,7 @@ tcp_connect(struct conn *c, const struct account *a, unsigned port)
 static int
 tls_start(struct conn *c, const struct account *a)
 {
-	int	 r;
+	struct iowait	 w;
 
 	if ((c->tlscfg = tls_config_new()) == NULL ||
 	    (c->tls = tls_client()) == NULL) {
@@ -353,20 +321,17 @@ tls_start(struct conn *c, const struct account *a)
 		log_warnx("%s: TLS: %s", c->what, tls_error(c->tls));
 		return EX_SOFTWARE;
 	}
-	while ((r = tls_handshake(c->tls)) != 0) {
-		if (r == TLS_WANT_POLLIN || r == TLS_WANT_POLLOUT) {
-			if (wait_fd(c, r == TLS_WANT_POLLIN ? POLLIN : POLLOUT)
-			    == 0)
-				continue;
-			log_warnx("%s: %s: TLS handshake: %s", c->what,
-			    c->host, strerror(errno));
-			return EX_UNAVAILABLE;
-		}
+	w = waiter(c);
+	if (iow_handshake(&w, c->tls) == 0)
+		return 0;
+	if (errno == EPROTO) {
 		log_warnx("%s: %s: TLS handshake: %s", c->what, c->host,
 		    tls_error(c->tls));
 		return EX_PROTOCOL;
 	}
-	return 0;
+	log_warnx("%s: %s: TLS handshake: %s", c->what, c->host,
+	    strerror(errno));
+	return EX_UNAVAILABLE;
 }
 
 int
@@ -473,6 +438,8 @@ fail:
 void
 conn_close(struct conn *c)
 {
+	struct iowait	 w;
+
 	if (c->imap != NULL) {
 		/* LOGOUT only on a healthy connection: after an error the
 		 * stream may be mid-literal or already gone.  mailimap_free
@@ -489,8 +456,9 @@ conn_close(struct conn *c)
 		c->imap = NULL;
 	}
 	if (c->tls != NULL) {
+		w = waiter(c);
 		if (c->error == 0)
-			(void)tls_close(c->tls);
+			iow_close(&w, c->tls, 1000);
 		tls_free(c->tls);
 		c->tls = NULL;
 	}
