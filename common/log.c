@@ -103,6 +103,31 @@ log_escape(char *dst, size_t dstlen, const char *src)
 	dst[o] = '\0';
 }
 
+/*
+ * One line on stderr in one write(2): runs of imapfetch -j, or a unit's
+ * processes, share the stream, and lines must not mix mid-line.
+ */
+static void
+write_line(int pri, const char *msg, const char *err)
+{
+	char	 line[8192];
+	int	 n = 0;
+
+	/* On stderr a warning is a failure being reported (imapfetch under
+	 * a unit): the journal shows it as an error. */
+	if (log_journal)
+		n = snprintf(line, sizeof(line), "<%d>",
+		    pri == LOG_WARNING ? LOG_ERR : pri);
+	n += snprintf(line + n, sizeof(line) - n, "%s: %s%s%s\n", log_ident,
+	    msg, err != NULL ? ": " : "", err != NULL ? err : "");
+	if (n >= (int)sizeof(line)) {
+		n = sizeof(line);
+		line[n - 1] = '\n';
+	}
+	fflush(stderr);
+	(void)!write(STDERR_FILENO, line, (size_t)n);
+}
+
 static void
 vlog(int pri, const char *fmt, va_list ap, int with_errno)
 {
@@ -116,17 +141,8 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno)
 			syslog(pri, "%s: %s", msg, strerror(saved));
 		else
 			syslog(pri, "%s", msg);
-	} else {
-		/* On stderr a warning is a failure being reported (imapfetch
-		 * under a unit): the journal shows it as an error. */
-		if (log_journal)
-			fprintf(stderr, "<%d>", pri == LOG_WARNING ? LOG_ERR : pri);
-		if (with_errno)
-			fprintf(stderr, "%s: %s: %s\n", log_ident, msg,
-			    strerror(saved));
-		else
-			fprintf(stderr, "%s: %s\n", log_ident, msg);
-	}
+	} else
+		write_line(pri, msg, with_errno ? strerror(saved) : NULL);
 	errno = saved;
 }
 
