@@ -80,19 +80,23 @@ io_waiter(const struct io *io, long long deadline)
  * result, -1 on failure with io->error set (iow_retry).
  */
 static int
-io_retry(struct io *io, ssize_t n, short dir)
+io_retry(struct io *io, ssize_t n, short dir, long long deadline)
 {
-	struct iowait	 w = io_waiter(io, 0);
+	struct iowait	 w = io_waiter(io, deadline);
 	int		 r;
 
 	if ((r = iow_retry(&w, io->tls != NULL, n, dir)) == -1)
-		io->error = errno;
+		/* To the session a line past its deadline is idle too. */
+		io->error = errno == ETIME ? ETIMEDOUT : errno;
 	return r;
 }
 
-/* Reads what is there into rbuf.  >0 bytes, 0 at EOF, -1 on error. */
+/*
+ * Reads what is there into rbuf, waiting until deadline at most (0: only
+ * the io's timeout).  >0 bytes, 0 at EOF, -1 on error.
+ */
 static ssize_t
-io_fill(struct io *io)
+io_fill(struct io *io, long long deadline)
 {
 	ssize_t	n;
 	int	r;
@@ -102,7 +106,7 @@ io_fill(struct io *io)
 		n = io->tls != NULL ?
 		    tls_read(io->tls, io->rbuf, sizeof(io->rbuf)) :
 		    read(io->rfd, io->rbuf, sizeof(io->rbuf));
-	} while ((r = io_retry(io, n, POLLIN)) == 1);
+	} while ((r = io_retry(io, n, POLLIN, deadline)) == 1);
 	if (r == -1)
 		return -1;
 	if (n == 0)
@@ -113,7 +117,8 @@ io_fill(struct io *io)
 }
 
 int
-io_getline(struct io *io, char *buf, size_t cap, size_t *lenp)
+io_getline(struct io *io, char *buf, size_t cap, size_t *lenp,
+    long long deadline)
 {
 	size_t		 len = 0, n, chunk;
 	unsigned char	*p, *nl;
@@ -124,7 +129,12 @@ io_getline(struct io *io, char *buf, size_t cap, size_t *lenp)
 	buf[0] = '\0';
 	for (;;) {
 		if (io->rpos == io->rlen) {
-			if ((r = io_fill(io)) == 0)
+			/* Also for a peer that never lets read() block. */
+			if (deadline != 0 && iow_now() >= deadline) {
+				io->error = ETIMEDOUT;
+				return IO_ERROR;
+			}
+			if ((r = io_fill(io, deadline)) == 0)
 				return IO_EOF;
 			if (r == -1)
 				return IO_ERROR;
@@ -140,7 +150,10 @@ io_getline(struct io *io, char *buf, size_t cap, size_t *lenp)
 			len += chunk;
 		} else
 			toolong = 1;
-		io->rpos += nl != NULL ? chunk + 1 : chunk;
+		if (nl != NULL)
+			chunk++;
+		explicit_bzero(p, chunk);
+		io->rpos += chunk;
 		if (nl != NULL)
 			break;
 	}
@@ -172,7 +185,7 @@ io_send(struct io *io, const unsigned char *p, size_t len)
 	while (len > 0) {
 		n = io->tls != NULL ? tls_write(io->tls, p, len) :
 		    write(io->wfd, p, len);
-		if ((r = io_retry(io, n, POLLOUT)) == 1)
+		if ((r = io_retry(io, n, POLLOUT, 0)) == 1)
 			continue;
 		if (r == -1)
 			return -1;
@@ -245,6 +258,7 @@ io_start_tls(struct io *io, struct tls *ctx, const char **errstr)
 	struct iowait	 w;
 	long long	 limit;
 
+	explicit_bzero(io->rbuf, io->rlen);
 	io->rpos = io->rlen = 0;
 	io->wlen = 0;
 	/*

@@ -41,9 +41,18 @@ void	io_init(struct io *, int rfd, int wfd, int timeout_ms);
 /*
  * Reads one line into buf (cap bytes) and strips LF or CRLF.  A line of
  * more than cap - 2 octets (room is kept for the CR and the NUL) is read
- * and dropped up to its LF: the caller answers it once.  Returns one of IO_* above; *len is the length.
+ * and dropped up to its LF: the caller answers it once.  Returns one of
+ * IO_* above; *len is the length.
+ *
+ * deadline (an iow_now() time; 0: none) bounds the whole line, not each
+ * wait: when it passes before the LF, IO_ERROR with io->error ETIMEDOUT,
+ * so that a client sending a byte now and then cannot stretch one line
+ * for ever.  The bytes of the line are wiped from the io's buffer as they
+ * are consumed (a password must not outlive its line); wiping buf is the
+ * caller's.
  */
-int	io_getline(struct io *, char *buf, size_t cap, size_t *len);
+int	io_getline(struct io *, char *buf, size_t cap, size_t *len,
+	    long long deadline);
 
 /* Bytes received but not yet consumed (the STLS injection check). */
 size_t	io_pending(const struct io *);
@@ -59,7 +68,8 @@ int	io_flush(struct io *);
 
 /*
  * Server side TLS on the io's fds with ctx (a configured tls server).
- * Discards any buffered plaintext, so call it only when io_pending() is 0.
+ * Discards (and wipes) any buffered plaintext, so call it only when
+ * io_pending() is 0.
  * The whole handshake may take TLS_HANDSHAKE_TIMEOUT seconds, or the io's
  * timeout when that is shorter.  Returns 0, or -1 with io->error set and a
  * one-line message in *errstr (static, or owned by the io's TLS context:

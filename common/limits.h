@@ -34,7 +34,8 @@
 #endif
 #define CONF_DEFAULT_PATH	SYSCONFDIR "/popd.conf"
 
-/* popd: seconds without a command before the session is closed.
+/* popd: seconds without a command before the session is closed; a command
+ * line must come whole within it (a byte now and then does not renew it).
  * RFC 1939 section 3: the autologout timer "MUST be of at least 10 minutes". */
 #define POPD_IDLE_TIMEOUT	600
 
@@ -46,6 +47,16 @@
 
 /* popd: unknown or malformed commands before the session is closed. */
 #define POPD_BAD_COMMANDS	20
+
+/*
+ * popd: before login a session may last POPD_PREAUTH_TIMEOUT seconds (or
+ * idle-timeout, when that is shorter) and send POPD_PREAUTH_COMMANDS
+ * commands, valid or not: a client that never logs in, looping on CAPA or
+ * USER or sending a byte now and then, cannot hold a process for ever.  A
+ * real client needs about six (CAPA, STLS, CAPA, USER, PASS, and a retry).
+ */
+#define POPD_PREAUTH_TIMEOUT	60
+#define POPD_PREAUTH_COMMANDS	20
 
 /* RFC 1939 section 7: a UIDL is 1..70 octets in 0x21..0x7E. */
 #define POP3_UIDL_MAX		70
@@ -91,11 +102,30 @@
  */
 #define IMAP_RESPONSE_MAX	(8UL * 1024 * 1024)
 
+/*
+ * imapfetch --watch: every watch-interval seconds (default) it looks at the
+ * mailboxes it does not IDLE on, or at all of them when the server has no
+ * IDLE.  An IDLE is renewed before 29 minutes: RFC 2177 lets a server drop
+ * a client idle for 30.  After a failure it reconnects after 1, 2, 4, ...
+ * seconds, at most IMAP_WATCH_BACKOFF_MAX, each with random jitter.
+ */
+#define IMAP_WATCH_INTERVAL	300
+#define IMAP_IDLE_MAX		(29 * 60)
+#define IMAP_WATCH_BACKOFF_MAX	300
+
 /* imapfetch: a FETCH batch holds at most this many messages or bytes. */
 #define IMAP_BATCH_COUNT	100
 #define IMAP_BATCH_BYTES	(32UL * 1024 * 1024)
 
-/* imapfetch: longest password or token line read from a file or command. */
-#define SECRET_MAX		1024
+/*
+ * imapfetch: longest password or token line read from a file or command
+ * (popd --hash-password reads at most this too).  OAuth2 access tokens
+ * are long: Microsoft 365's are JWTs often over 2 KB, longer with many
+ * group claims.  64 KB, a Linux pipe's default capacity, leaves room for
+ * any token seen, and still bounds a command that prints garbage.  A
+ * server may take less (Dovecot: a SASL response of 8 KB of base64, so a
+ * token of about 6 KB).
+ */
+#define SECRET_MAX		65536
 
 #endif

@@ -126,6 +126,44 @@ maildir_count(int fd, uint64_t *size)
 	return 0;
 }
 
+int
+maildir_open_file(int dirfd, const char *path)
+{
+	struct stat	st;
+	int		fd, fl, saved;
+
+	/* Most often said here, before anything is opened. */
+	if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return -1;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* It may have been swapped since: no blocking, no following. */
+	if ((fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW |
+	    O_NOCTTY | O_CLOEXEC)) == -1) {
+		if (errno == ELOOP)
+			errno = EINVAL;
+		return -1;
+	}
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto fail;
+	}
+	/* Reads of a message may then wait, as on a slow disk they must. */
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
 /* Fills m for the regular file sub/name; 1 if skipped, 0, or -1. */
 static int
 scan_one(int subfd, const char *sub, const char *name, struct mdmsg *m)
@@ -143,9 +181,8 @@ scan_one(int subfd, const char *sub, const char *name, struct mdmsg *m)
 	if (maildir_name_w(name, &m->size) == 0)
 		m->sized = 1;
 	else {
-		fd = openat(subfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd == -1)
-			return errno == ENOENT ? 1 : -1;
+		if ((fd = maildir_open_file(subfd, name)) == -1)
+			return errno == ENOENT || errno == EINVAL ? 1 : -1;
 		rc = maildir_count(fd, &m->size);
 		close(fd);
 		if (rc == -1)
@@ -202,6 +239,88 @@ scan_sub(int dirfd, const char *sub, struct mdmsg **v, size_t *n,
 	return rc;
 }
 
+/* Orders base names by their unique parts only. */
+static int
+cmp_unique(const char *x, const char *y)
+{
+	size_t	xl = unique_len(x), yl = unique_len(y);
+	int	c;
+
+	if ((c = memcmp(x, y, xl < yl ? xl : yl)) != 0)
+		return c;
+	return xl < yl ? -1 : xl > yl;
+}
+
+static const char *
+base_name(const char *path)
+{
+	return strchr(path, '/') + 1;
+}
+
+static int
+cmp_relocate(const void *a, const void *b)
+{
+	const struct mdmsg *const *x = a, *const *y = b;
+
+	return cmp_unique(base_name((*x)->path), base_name((*y)->path));
+}
+
+static int
+cmp_key(const void *key, const void *elt)
+{
+	const struct mdmsg *const *y = elt;
+
+	return cmp_unique(key, base_name((*y)->path));
+}
+
+/* maildir_relocate for one of new/ and cur/. */
+static long
+relocate_sub(int dirfd, const char *sub, struct mdmsg **v, size_t n)
+{
+	struct mdmsg	**hit;
+	struct dirent	 *de;
+	DIR		 *d;
+	long		  found = 0;
+	int		  fd, saved;
+
+	if ((fd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || (hit = bsearch(de->d_name, v, n,
+		    sizeof(*v), cmp_key)) == NULL)
+			continue;
+		free((*hit)->path);
+		(*hit)->path = xmalloc(strlen(sub) + strlen(de->d_name) + 2);
+		sprintf((*hit)->path, "%s/%s", sub, de->d_name);
+		(*hit)->in_new = sub[0] == 'n';
+		found++;
+	}
+	saved = errno;
+	closedir(d);
+	errno = saved;
+	return saved != 0 ? -1 : found;
+}
+
+long
+maildir_relocate(int dirfd, struct mdmsg **v, size_t n)
+{
+	long	a, b;
+
+	if (n == 0)
+		return 0;
+	/* Sorted once; a path changed below keeps its unique part. */
+	qsort(v, n, sizeof(*v), cmp_relocate);
+	if ((a = relocate_sub(dirfd, "new", v, n)) == -1 ||
+	    (b = relocate_sub(dirfd, "cur", v, n)) == -1)
+		return -1;
+	return a + b;
+}
+
 /*
  * Oldest first; equal mtimes by the unique part of the name, which never
  * changes: the whole name would let RETR's new/NAME -> cur/NAME:2,S move
@@ -211,16 +330,13 @@ static int
 cmp_msg(const void *a, const void *b)
 {
 	const struct mdmsg *x = a, *y = b;
-	const char *xn = strchr(x->path, '/') + 1, *yn = strchr(y->path, '/') + 1;
-	size_t	xl = unique_len(xn), yl = unique_len(yn);
+	const char *xn = base_name(x->path), *yn = base_name(y->path);
 	int	c;
 
 	if (x->mtime != y->mtime)
 		return x->mtime < y->mtime ? -1 : 1;
-	if ((c = memcmp(xn, yn, xl < yl ? xl : yl)) != 0)
+	if ((c = cmp_unique(xn, yn)) != 0)
 		return c;
-	if (xl != yl)
-		return xl < yl ? -1 : 1;
 	return strcmp(xn, yn);
 }
 

@@ -32,7 +32,8 @@ int	maildir_create(const char *path);
 
 /*
  * Lists new/ and cur/ of the Maildir opened as dirfd, oldest first (mtime,
- * then the unique part of the name), skipping dot files and what is not a regular file.  Sizes
+ * then the unique part of the name), skipping dot files and what is not a
+ * regular file (also when it becomes one while we look).  Sizes
  * come from ",W=" when the name has one, else the file is read and counted.
  * A file that vanishes while we scan is skipped.  On success *out is an
  * array of *n entries owned by the caller (maildir_free); returns 0, or -1
@@ -40,6 +41,16 @@ int	maildir_create(const char *path);
  */
 int	maildir_scan(int dirfd, struct mdmsg **out, size_t *n);
 void	maildir_free(struct mdmsg *, size_t n);
+
+/*
+ * Finds messages that another program moved since the scan (new/ to cur/,
+ * or new flags in the info part): for each of the n messages of v, looks
+ * in new/ and cur/ for a file with the same unique part and, when there is
+ * one, makes v[i]->path its "sub/NAME" (and in_new says which).  One pass
+ * over the directories, whatever n.  Returns how many were found, or -1
+ * with errno.
+ */
+long	maildir_relocate(int dirfd, struct mdmsg **v, size_t n);
 
 /* Fills uidl from a file name (a base name, no directory). */
 void	maildir_uidl(const char *name, char uidl[POP3_UIDL_MAX + 1]);
@@ -53,5 +64,15 @@ int	maildir_name_s(const char *name, uint64_t *s);
 
 /* Counts the wire size of the open file fd from its start.  0 or -1. */
 int	maildir_count(int fd, uint64_t *size);
+
+/*
+ * Opens path (relative to dirfd) for reading when it is a regular file,
+ * without following a symbolic link and without blocking: a FIFO or a
+ * device put in the Maildir must not hang the session that holds its lock.
+ * Returns a blocking fd, or -1 with errno: ENOENT when it is gone, EINVAL
+ * when it is no regular file (a symbolic link, FIFO, socket, device or
+ * directory), or open's own.
+ */
+int	maildir_open_file(int dirfd, const char *path);
 
 #endif

@@ -2,10 +2,10 @@
  * auth.c: the AUTHORIZATION state (RFC 1939 section 4, RFC 5034, RFC 2595).
  *
  * An unknown user and a wrong password get the same answer after the same
- * work (a crypt(3) of a dummy hash) and the same delay, so neither timing
- * nor text tells which names exist.
+ * work (passwd_check: one crypt(3) per hash method and cost in the
+ * configuration, whoever the user is) and the same delay, so neither
+ * timing nor text tells which names exist.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -54,7 +54,7 @@ login(struct session *s, const char *user, const char *pass)
 	char			 safe[CONF_NAME_MAX + 1];
 
 	a = conf_valid_name(user) ? conf_account(s->conf, user) : NULL;
-	if (passwd_verify(a != NULL ? a->password : NULL, pass) && a != NULL) {
+	if (passwd_check(s->conf, a, pass)) {
 		s->acct = a;
 		s->have_user = 0;
 		if (maildrop_open(s) != POP_OK) {
@@ -109,9 +109,7 @@ auth_plain(struct session *s, char *ir)
 			explicit_bzero(line, sizeof(line));
 			if (r == IO_LONG || r == IO_BADCHAR)
 				return r_err(s, NULL, "Invalid response");
-			s->end = r == IO_EOF ? "eof" : s->io.error == ETIMEDOUT ?
-			    "idle timeout" : "read error";
-			return POP_FAIL;
+			return session_read_failed(s, r);
 		}
 		ir = line;
 	}

@@ -17,6 +17,9 @@
 
 #include "check.h"
 #include "conf.h"
+#include "confload.h"
+#include "limits.h"
+#include "session.h"
 #include "tlsconf.h"
 
 static void
@@ -128,6 +131,33 @@ check_service_user(const struct conf *c, const char *path, const char *user)
 	return 0;
 }
 
+/*
+ * Whom the configuration file may belong to, besides root: the user the
+ * service runs as when we are root (checking for it), else ourselves.
+ */
+static uid_t
+trusted_uid(const char *user)
+{
+	struct passwd	*pw;
+
+	if (geteuid() == 0 && (pw = getpwnam(user)) != NULL)
+		return pw->pw_uid;
+	return geteuid();
+}
+
+/* Hashes of several methods or costs make every login compute each. */
+static void
+note_classes(const struct conf *c, const char *path)
+{
+	size_t	n = passwd_classes(c);
+
+	if (n > 1)
+		fprintf(stderr, "%s: note: the password hashes are of %zu "
+		    "methods or costs, and every login computes one of each "
+		    "(so that timing does not tell users apart); popd "
+		    "--hash-password makes them alike\n", path, n);
+}
+
 int
 check_config(const char *path, const char *user)
 {
@@ -136,7 +166,9 @@ check_config(const char *path, const char *user)
 	char		 err[256];
 	int		 n;
 
-	n = conf_load(&c, path, err_stderr, NULL);
+	n = confload(&c, path, trusted_uid(user), err_stderr, NULL);
+	if (n == 0)
+		note_classes(&c, path);
 	if (n == 0 && c.tls_cert != NULL) {
 		if ((ctx = tlsconf_server(&c, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "%s: tls: %s\n", path, err);
@@ -156,7 +188,9 @@ check_dump(const char *path)
 	struct conf	 c;
 	int		 n;
 
-	if ((n = conf_load(&c, path, err_stderr, NULL)) == 0)
+	n = confload(&c, path, trusted_uid(POPD_SERVICE_USER), err_stderr,
+	    NULL);
+	if (n == 0)
 		conf_dump(&c, stdout);
 	conf_free(&c);
 	return n == 0 && fflush(stdout) == 0 ? 0 : EX_CONFIG;

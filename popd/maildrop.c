@@ -85,8 +85,7 @@ maildrop_open(struct session *s)
 int
 maildrop_open_msg(struct session *s, size_t i)
 {
-	return openat(s->mdfd, s->msgs[i].md.path, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC);
+	return maildir_open_file(s->mdfd, s->msgs[i].md.path);
 }
 
 /*
@@ -140,26 +139,62 @@ sync_sub(struct session *s, const char *sub)
 	return rc;
 }
 
+/*
+ * The DELE'd messages whose file was gone at QUIT (v, n): another program
+ * may have moved them since login (new/ to cur/, flags added).  Followed
+ * by their unique part; what is found is removed, what is not is gone
+ * already.  Returns the failures, logged.
+ */
+static int
+remove_moved(struct session *s, struct mdmsg **v, size_t n, int *changed)
+{
+	size_t	i;
+	int	failed = 0;
+
+	if (n == 0)
+		return 0;
+	if (maildir_relocate(s->mdfd, v, n) == -1) {
+		log_warn("%s: looking for %zu moved messages",
+		    s->acct->maildrop, n);
+		return (int)n;
+	}
+	for (i = 0; i < n; i++) {
+		if (unlinkat(s->mdfd, v[i]->path, 0) == 0) {
+			s->ndele++;
+			*changed = 1;
+		} else if (errno != ENOENT) {
+			log_warn("%s/%s: unlink", s->acct->maildrop,
+			    v[i]->path);
+			failed++;
+		}
+	}
+	return failed;
+}
+
 int
 maildrop_commit(struct session *s)
 {
-	struct msg	*m;
-	size_t		 i;
-	int		 failed = 0, changed = 0;
+	struct mdmsg	**moved;
+	struct msg	 *m;
+	size_t		  i, nmoved = 0;
+	int		  failed = 0, changed = 0;
 
+	moved = xcalloc(s->nmsgs + 1, sizeof(*moved));
 	for (i = 0; i < s->nmsgs; i++) {
 		m = &s->msgs[i];
 		if (m->deleted) {
-			if (unlinkat(s->mdfd, m->md.path, 0) == -1 &&
-			    errno != ENOENT) {
+			if (unlinkat(s->mdfd, m->md.path, 0) == 0) {
+				s->ndele++;
+				changed = 1;
+			} else if (errno == ENOENT)
+				moved[nmoved++] = &m->md;
+			else {
 				log_warn("%s/%s: unlink", s->acct->maildrop,
 				    m->md.path);
 				failed++;
-				continue;
 			}
-			s->ndele++;
-			changed = 1;
 		} else if (m->retrieved && m->md.in_new) {
+			/* Gone from new/: another program moved it on. */
 			if (move_to_cur(s, m->md.path) == -1 &&
 			    errno != ENOENT) {
 				log_warn("%s/%s: rename", s->acct->maildrop,
@@ -170,6 +205,8 @@ maildrop_commit(struct session *s)
 			changed = 1;
 		}
 	}
+	failed += remove_moved(s, moved, nmoved, &changed);
+	free(moved);
 	/* The changes are durable before the client hears "+OK". */
 	if (changed && (sync_sub(s, "new") == -1 || sync_sub(s, "cur") == -1)) {
 		log_warn("%s: fsync", s->acct->maildrop);

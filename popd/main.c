@@ -14,6 +14,7 @@
 
 #include "check.h"
 #include "conf.h"
+#include "confload.h"
 #include "log.h"
 #include "session.h"
 #include "tlsconf.h"
@@ -33,7 +34,10 @@ static void
 err_syslog(void *arg, const char *file, int line, const char *msg)
 {
 	(void)arg;
-	log_warnx("%s:%d: %s", file, line, msg);
+	if (line > 0)
+		log_warnx("%s:%d: %s", file, line, msg);
+	else
+		log_warnx("%s: %s", file, msg);
 }
 
 /* Greets with an error and ends: the client must not hang on us. */
@@ -76,7 +80,7 @@ serve(const char *path, int implicit_tls, int verbose)
 	signal(SIGPIPE, SIG_IGN);
 	io_nodelay(0);
 	io_nodelay(1);
-	if (conf_load(&c, path, err_syslog, NULL) != 0) {
+	if (confload(&c, path, geteuid(), err_syslog, NULL) != 0) {
 		/* Under --tls the client awaits a handshake: say nothing. */
 		if (!implicit_tls) {
 			io_init(&s.io, 0, 1, 10000);

@@ -61,17 +61,21 @@ sasl_plain_decode(const char *b64, char *authz, char *authc, char *pass,
 	part[0] = authz;
 	part[1] = authc;
 	part[2] = pass;
+	/* The password passes through buf: wiped on every way out. */
 	if ((n = base64_decode(b64, buf, sizeof(buf))) < 0)
-		return -1;
+		goto fail;
 	for (i = 0; i <= (size_t)n; i++) {
 		if (i < (size_t)n && buf[i] != '\0')
 			continue;
 		if (k == 3 || i - start >= cap)
-			return -1;
+			goto fail;
 		memcpy(part[k], buf + start, i - start);
 		part[k++][i - start] = '\0';
 		start = i + 1;
 	}
 	explicit_bzero(buf, sizeof(buf));
 	return k == 3 && authc[0] != '\0' ? 0 : -1;
+fail:
+	explicit_bzero(buf, sizeof(buf));
+	return -1;
 }

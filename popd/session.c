@@ -13,18 +13,25 @@
 #include <strings.h>
 #include <sysexits.h>
 
+#include "iowait.h"
 #include "log.h"
 #include "session.h"
 
 void
 session_init(struct session *s, const struct conf *conf, struct tls *ctx)
 {
+	unsigned	preauth = POPD_PREAUTH_TIMEOUT;
+
 	memset(s, 0, sizeof(*s));
 	s->conf = conf;
 	s->tls_ctx = ctx;
 	s->state = S_AUTH;
 	s->mdfd = s->lockfd = s->arg_fd = -1;
 	s->end = "eof";
+	/* An admin's shorter idle-timeout bounds the login phase too. */
+	if (conf->idle_timeout < preauth)
+		preauth = conf->idle_timeout;
+	s->preauth_deadline = iow_now() + preauth * 1000LL;
 }
 
 int
@@ -88,6 +95,20 @@ cmd_capa(struct session *s, char *arg)
 	return r_ok(s, "Capability list follows");
 }
 
+/*
+ * When the next line must have come whole: idle-timeout from now, and
+ * before login no later than the end of the pre-authentication time.
+ */
+static long long
+line_deadline(const struct session *s)
+{
+	long long	d = iow_now() + s->conf->idle_timeout * 1000LL;
+
+	if (s->state == S_AUTH && s->preauth_deadline < d)
+		d = s->preauth_deadline;
+	return d;
+}
+
 int
 session_challenge(struct session *s, char *buf, size_t cap)
 {
@@ -95,7 +116,26 @@ session_challenge(struct session *s, char *buf, size_t cap)
 
 	if (io_puts(&s->io, "+ \r\n") == -1 || io_flush(&s->io) == -1)
 		return IO_ERROR;
-	return io_getline(&s->io, buf, cap, &len);
+	return io_getline(&s->io, buf, cap, &len, line_deadline(s));
+}
+
+int
+session_read_failed(struct session *s, int r)
+{
+	int	login;
+
+	if (r == IO_EOF || s->io.error != ETIMEDOUT) {
+		s->end = r == IO_EOF ? "eof" : "read error";
+		return POP_FAIL;
+	}
+	login = s->state == S_AUTH && iow_now() >= s->preauth_deadline;
+	s->end = login ? "login timeout" : "idle timeout";
+	/* A short wait: the peer may not read at all. */
+	s->io.timeout_ms = 1000;
+	s->io.error = 0;
+	io_puts(&s->io, login ? "-ERR Login timeout, closing\r\n" :
+	    "-ERR Idle timeout, closing\r\n");
+	return POP_FAIL;
 }
 
 static const struct command *
@@ -184,31 +224,36 @@ dispatch(struct session *s, char *line)
 	return c->fn(s, arg);
 }
 
+/*
+ * Before login every command counts, valid or not: a client that loops on
+ * CAPA or USER without ever logging in is cut off as one sending garbage
+ * is.  1 when this one is over the cap (the reply is set).
+ */
+static int
+preauth_exhausted(struct session *s)
+{
+	if (s->state != S_AUTH ||
+	    ++s->preauth_commands <= POPD_PREAUTH_COMMANDS)
+		return 0;
+	s->end = "too many commands before login";
+	r_err(s, NULL, "Too many commands before login, closing");
+	return 1;
+}
+
 /* Handles one io_getline result; -1 when the session is over. */
 static int
 step(struct session *s, int r, char *line)
 {
-	switch (r) {
-	case IO_LINE:
-		return send_reply(s, dispatch(s, line));
-	case IO_LONG:
+	if (r == IO_EOF || r == IO_ERROR)
+		return send_reply(s, session_read_failed(s, r));
+	if (preauth_exhausted(s))
+		return send_reply(s, POP_CLOSE);
+	if (r == IO_LONG)
 		return send_reply(s, bad_command(s, "Line too long"));
-	case IO_BADCHAR:
-		return send_reply(s, bad_command(s, "Invalid character in command"));
-	case IO_EOF:
-		s->end = "eof";
-		return -1;
-	default:
-		if (s->io.error == ETIMEDOUT) {
-			s->end = "idle timeout";
-			/* A short wait: the peer may not read at all. */
-			s->io.timeout_ms = 1000;
-			s->io.error = 0;
-			io_puts(&s->io, "-ERR Idle timeout, closing\r\n");
-		} else
-			s->end = "read error";
-		return -1;
-	}
+	if (r == IO_BADCHAR)
+		return send_reply(s, bad_command(s,
+		    "Invalid character in command"));
+	return send_reply(s, dispatch(s, line));
 }
 
 static void
@@ -248,7 +293,8 @@ session_run(struct session *s)
 			s->end = "write error";
 			break;
 		}
-		r = io_getline(&s->io, line, sizeof(line), &len);
+		r = io_getline(&s->io, line, sizeof(line), &len,
+		    line_deadline(s));
 		if (step(s, r, line) == -1)
 			s->state = S_DONE;
 		explicit_bzero(line, sizeof(line));

@@ -47,6 +47,8 @@ struct session {
 	char			 user[POP3_LINE_MAX + 1];	/* from USER */
 	int			 have_user;
 	int			 auth_failures;
+	long long		 preauth_deadline;	/* iow_now() time */
+	unsigned		 preauth_commands;
 	const struct account	*acct;		/* set once authenticated */
 
 	/* TRANSACTION: the snapshot taken at login */
@@ -80,6 +82,7 @@ extern const struct command auth_commands[];	/* auth.c */
 extern const struct command trans_commands[];	/* trans.c */
 
 /* session.c */
+/* Sets up a session; the pre-authentication time starts now. */
 void	session_init(struct session *, const struct conf *, struct tls *);
 /* Runs the session to its end and logs it.  Returns the exit code. */
 int	session_run(struct session *);
@@ -89,6 +92,12 @@ int	r_err(struct session *, const char *code, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 /* Sends "+ " and reads the client's answer into buf.  IO_* result. */
 int	session_challenge(struct session *, char *buf, size_t cap);
+/*
+ * After a read that ended with r (IO_EOF or IO_ERROR): records why the
+ * session ends and, when the client timed out, queues the -ERR that says
+ * so.  Returns POP_FAIL.
+ */
+int	session_read_failed(struct session *, int r);
 /* Writes the capability list for the current state. */
 int	capa_body(struct session *);
 /* CAPA, the one command of both states. */
@@ -100,17 +109,36 @@ int	session_plain_ok(const struct session *);
 /* Opens, locks and scans the account's maildrop.  POP_OK or POP_ERR (reply
  * set: [IN-USE] when another session holds it, [SYS/TEMP] otherwise). */
 int	maildrop_open(struct session *);
-/* Applies DELE and new/ -> cur/ moves; unlocks.  Number of failures. */
+/* Applies DELE (following a message another program moved since login)
+ * and new/ -> cur/ moves; unlocks.  Number of failures, each logged. */
 int	maildrop_commit(struct session *);
 /* Unlocks and frees without changing anything. */
 void	maildrop_close(struct session *);
-/* Opens message i for reading; fd or -1 with errno. */
+/* Opens message i for reading; fd or -1 with errno (maildir_open_file:
+ * ENOENT when it is gone, EINVAL when it is no longer a regular file). */
 int	maildrop_open_msg(struct session *, size_t i);
 
 /* passwd.c */
-/* 1 when password matches the crypt(3) hash; a NULL hash costs the same
- * time and fails.  The comparison does not leak where it differs. */
+/* 1 when password matches the crypt(3) hash; a NULL hash costs a yescrypt
+ * and fails.  The comparison does not leak where it differs. */
 int	passwd_verify(const char *hash, const char *password);
+/*
+ * 1 when password is account a's (a NULL, or without a password: never).
+ * The work does not depend on a: one crypt(3) for each method and cost
+ * among c's password hashes, with a's own hash in its class and the
+ * class's first hash in the others.  So a failed login costs the same
+ * for an unknown user as for a known one, whatever their hashes.
+ */
+int	passwd_check(const struct conf *c, const struct account *a,
+	    const char *password);
+/*
+ * Length of the part of hash that names its method and cost ("$y$j9T$",
+ * "$2b$12$", "$6$rounds=N$", "$6$"); the whole hash when the method is not
+ * known, so that such a hash is a class of its own.
+ */
+size_t	passwd_cost_prefix(const char *hash);
+/* How many methods and costs c's password hashes use (popd -t says). */
+size_t	passwd_classes(const struct conf *c);
 /* popd --hash-password: reads a password, prints its yescrypt hash. */
 int	passwd_hash_main(void);
 

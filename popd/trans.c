@@ -208,6 +208,13 @@ can_open(struct session *s, size_t i)
 	if ((s->arg_fd = maildrop_open_msg(s, i)) == -1) {
 		if (errno == ENOENT)
 			return r_err(s, NULL, "Message %zu has vanished", i + 1);
+		if (errno == EINVAL) {
+			/* A FIFO, a link elsewhere: never read, never hang. */
+			log_warnx("%s/%s: not a regular file", s->acct->maildrop,
+			    s->msgs[i].md.path);
+			return r_err(s, "SYS/PERM", "Message %zu is not a "
+			    "regular file", i + 1);
+		}
 		log_warn("%s: open", s->msgs[i].md.path);
 		return r_err(s, "SYS/TEMP", "Cannot open message %zu", i + 1);
 	}

@@ -46,6 +46,9 @@ Files (PATH is in alice's maildrop, /PATH in $DIR; escapes allowed):
   @mtime PATH EPOCH       sets a file's mtime
   @rm PATH                removes a file
   @symlink PATH TARGET    a symbolic link
+  @fifo PATH              a FIFO (named pipe)
+  @rename PATH NEWPATH    renames a file, as another program would
+  @chmod PATH MODE        sets a file's or directory's mode (octal)
   @expect-file PATH BYTES the file exists and holds exactly BYTES
   @expect-file-gone PATH  the file does not exist
   @expect-ls DIR NAME...  DIR's entries (not dot files) are exactly NAMEs
@@ -496,7 +499,8 @@ class Test:
             self.root = True
         elif word == "@timeout":
             self.timeout = float(arg)
-        elif word in ("@msg", "@mtime", "@rm", "@symlink", "@expect-file",
+        elif word in ("@msg", "@mtime", "@rm", "@symlink", "@fifo",
+                      "@rename", "@chmod", "@expect-file",
                       "@expect-file-gone", "@expect-ls"):
             self.sync()
             self.files(word, arg)
@@ -565,6 +569,16 @@ class Test:
         elif word == "@symlink":
             self.mkdirs(path)
             os.symlink(rest, path)
+        elif word == "@fifo":
+            self.mkdirs(path)
+            os.mkfifo(path, 0o600)
+            chown_user(path)
+        elif word == "@rename":
+            to = self.file(os.fsdecode(unescape(rest)))
+            self.mkdirs(to)
+            os.rename(path, to)
+        elif word == "@chmod":
+            os.chmod(path, int(rest, 8))
         elif word == "@expect-file":
             want = unescape(rest)
             try:

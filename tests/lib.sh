@@ -95,6 +95,7 @@ hash_password() { printf '%s\n' "$1" | "$POPD" --hash-password; }
 mkconf() {
 	_h=$(hash_password secret)
 	{ echo "auth-failure-delay = 0"; cat; printf '\n[alice]\npassword = %s\nmaildrop = %s\n' "$_h" "$T/alice"; } > "$1"
+	chmod 600 "$1"
 	chown "$TUSER:" "$1" 2>/dev/null || true
 }
 

@@ -85,7 +85,7 @@ static int
 getl(void)
 {
 	memset(line, 'Q', sizeof(line));
-	return io_getline(&io, line, sizeof(line), &len);
+	return io_getline(&io, line, sizeof(line), &len, 0);
 }
 
 static void
