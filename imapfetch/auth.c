@@ -1,6 +1,7 @@
 /*
  * auth.c: where the secret comes from, and how it is sent.  The secret
- * lives in one stack buffer that is wiped before we return.
+ * lives in one stack buffer, and the SASL messages built from it in heap
+ * buffers sized for them; all are wiped before we return.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -19,11 +20,17 @@
 #include "util.h"
 #include "auth.h"
 #include "child.h"
+#include "imapfetch.h"
 #include "transport.h"
 
 /* Challenges answered in one AUTHENTICATE: ours take one, and one more
- * brings XOAUTH2's error; a server sending more is not talking SASL. */
+ * brings the OAuth2 error; a server sending more is not talking SASL. */
 #define AUTH_CHALLENGES_MAX	3
+
+/* Dovecot takes a SASL response of up to 8192 bytes of base64 (its
+ * LOGIN_MAX_AUTH_BUF_SIZE) and drops the connection on a longer one,
+ * without a word: a token over about 6 KB.  Others may do the same. */
+#define SASL_RESPONSE_COMMON	8192
 
 void
 auth_base64(const unsigned char *in, size_t len, char *out)
@@ -53,8 +60,9 @@ auth_base64(const unsigned char *in, size_t len, char *out)
 }
 
 /*
- * Reads the first line of fd into buf; 0, or -1 (empty, too long, error,
- * or no line by deadline).  deadline (child.h) bounds a pipe; -1: none.
+ * Reads the first line of fd into buf; 0, or -1 with errno: EMSGSIZE for
+ * a line that does not fit, ENODATA for an empty one, ETIMEDOUT for none
+ * by deadline (child.h; -1: none, for a file).
  */
 static int
 read_line_fd(int fd, char *buf, size_t len, long long deadline)
@@ -62,39 +70,59 @@ read_line_fd(int fd, char *buf, size_t len, long long deadline)
 	struct pollfd	 pfd = { fd, POLLIN, 0 };
 	size_t		 off = 0;
 	ssize_t		 n;
-	char		*nl;
+	char		*nl = NULL;
 
-	while (off + 1 < len) {
+	while (nl == NULL && off + 1 < len) {
 		if (deadline != -1 &&
 		    (n = poll(&pfd, 1, child_left(deadline))) <= 0) {
 			if (n == -1 && errno == EINTR)
 				continue;
+			if (n == 0)
+				errno = ETIMEDOUT;
 			return -1;
 		}
 		n = read(fd, buf + off, len - 1 - off);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n == -1)
+			return -1;
+		if (n == 0)
 			break;
+		nl = memchr(buf + off, '\n', n);
 		off += n;
-		buf[off] = '\0';
-		if (memchr(buf, '\n', off) != NULL)
-			break;
 	}
 	buf[off] = '\0';
-	if ((nl = strchr(buf, '\n')) == NULL && off + 1 >= len)
+	if (nl == NULL && off + 1 >= len) {
+		errno = EMSGSIZE;
 		return -1;
-	if (nl != NULL)
-		*nl = '\0';
-	if ((nl = strchr(buf, '\r')) != NULL)
-		*nl = '\0';
-	return buf[0] == '\0' ? -1 : 0;
+	}
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (buf[0] == '\0') {
+		errno = ENODATA;
+		return -1;
+	}
+	return 0;
+}
+
+/* Logs why the first line of what (a file, a command) was refused. */
+static void
+line_refused(const struct account *a, const char *what, int e)
+{
+	if (e == EMSGSIZE)
+		log_warnx("%s: %s: first line over %d bytes (too long)",
+		    a->name, what, SECRET_MAX);
+	else if (e == ENODATA)
+		log_warnx("%s: %s: nothing read, or an empty first line",
+		    a->name, what);
+	else
+		log_warnx("%s: %s: %s", a->name, what, strerror(e));
 }
 
 static int
 secret_file(const struct account *a, char *buf, size_t len)
 {
-	int	 fd, r;
+	char	 what[CONF_LINE_MAX + 32];
+	int	 fd, r, e;
 
 	if ((fd = open(a->imap_password_file, O_RDONLY | O_CLOEXEC)) == -1) {
 		log_warn("%s: imap-password-file %s", a->name,
@@ -108,45 +136,55 @@ secret_file(const struct account *a, char *buf, size_t len)
 		return EX_CONFIG;
 	}
 	r = read_line_fd(fd, buf, len, -1);
+	e = errno;
 	close(fd);
 	if (r == -1) {
-		log_warnx("%s: imap-password-file %s: no usable first line",
-		    a->name, a->imap_password_file);
+		snprintf(what, sizeof(what), "imap-password-file %s",
+		    a->imap_password_file);
+		line_refused(a, what, e);
 		return EX_CONFIG;
 	}
 	return 0;
 }
 
 /*
- * Runs cmd with sh -c; its stdout's first line is the secret.  It must
- * have printed it and exited within imap-timeout: one that hangs (a vault
- * that does not answer, a prompt nobody sees) is killed, not waited for
- * with the maildrop locked.  Its stderr is ours, for its own messages.
+ * Runs cmd (the value of key what) with sh -c; its stdout's first line is
+ * the secret.  It must have printed it and exited within imap-timeout:
+ * one that hangs (a vault that does not answer, a prompt nobody sees) is
+ * killed, not waited for with the maildrop locked.  Its stderr is ours,
+ * for its own messages.
  */
 static int
-secret_command(const struct account *a, const char *cmd, char *buf,
-    size_t len)
+secret_command(const struct account *a, const char *what, const char *cmd,
+    char *buf, size_t len)
 {
 	unsigned	 secs = a->imap_timeout ? a->imap_timeout : IMAP_TIMEOUT;
 	long long	 deadline = child_deadline(secs);
 	pid_t		 pid;
-	int		 fd, status, r, w;
+	int		 fd, status, r, w, e;
 
 	if ((pid = child_start(cmd, &fd, NULL)) == -1) {
-		log_warn("%s: password command", a->name);
+		log_warn("%s: %s", a->name, what);
 		return EX_OSERR;
 	}
 	r = read_line_fd(fd, buf, len, deadline);
+	e = errno;
 	close(fd);
-	/* The command itself is not logged: it may hold a token. */
+	/* The command itself is not logged: it may hold a token.  One that
+	 * printed too much dies of SIGPIPE: say what it printed, first. */
 	if ((w = child_wait(pid, deadline, &status)) == -1 &&
 	    errno == ETIMEDOUT)
-		log_warnx("%s: password command still running after %u s "
-		    "(imap-timeout): killed", a->name, secs);
-	else if (w == -1 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0 || r == -1)
-		log_warnx("%s: password command failed or printed nothing",
-		    a->name);
+		log_warnx("%s: %s still running after %u s (imap-timeout): "
+		    "killed", a->name, what, secs);
+	else if (r == -1 && e == EMSGSIZE)
+		line_refused(a, what, e);
+	else if (w == -1 || !WIFEXITED(status))
+		log_warnx("%s: %s failed", a->name, what);
+	else if (WEXITSTATUS(status) != 0)
+		log_warnx("%s: %s failed (exit status %d)", a->name, what,
+		    WEXITSTATUS(status));
+	else if (r == -1)
+		line_refused(a, what, e);
 	else
 		return 0;
 	return EX_CONFIG;
@@ -180,9 +218,11 @@ auth_secret(const struct account *a, const char *conffile, char *buf,
 	if (a->imap_password_file != NULL)
 		r = secret_file(a, buf, len);
 	else if (a->imap_password_command != NULL)
-		r = secret_command(a, a->imap_password_command, buf, len);
+		r = secret_command(a, "imap-password-command",
+		    a->imap_password_command, buf, len);
 	else if (a->imap_oauth2_command != NULL)
-		r = secret_command(a, a->imap_oauth2_command, buf, len);
+		r = secret_command(a, "imap-oauth2-command",
+		    a->imap_oauth2_command, buf, len);
 	else if (a->imap_password != NULL)
 		r = secret_inline(a, conffile, buf, len);
 	else {
@@ -196,26 +236,42 @@ auth_secret(const struct account *a, const char *conffile, char *buf,
 	return r;
 }
 
-/* Exit code for a completed, rejected login. */
+/*
+ * Exit code for a completed, rejected login: cmd (and mech) answered NO.
+ * libetpan moves a response code it does not know (RFC 5530's) out of
+ * the text, into imap_response_info.  UNAVAILABLE: the server cannot
+ * check credentials right now (Dovecot says so when its OAuth2
+ * introspection endpoint does not answer): try again later.
+ */
 static int
-rejected(struct conn *c, const char *how)
+rejected(struct conn *c, const char *cmd, const char *mech)
 {
-	const char	*text = c->imap->imap_response;
+	const char	*text = c->imap->imap_response, *code = NULL;
+	char		 how[64];
 
+	if (c->imap->imap_response_info != NULL)
+		code = c->imap->imap_response_info->rsp_atom;
 	if (text == NULL)
 		text = "(no text)";
-	/* RFC 5530: the server cannot check credentials right now. */
-	if (strncasecmp(text, "[UNAVAILABLE]", 13) == 0) {
-		log_warnx("%s: %s: %s: %s", c->what, c->host, how, text);
+	snprintf(how, sizeof(how), "%s%s%s", cmd, mech != NULL ? " " : "",
+	    mech != NULL ? mech : "");
+	if (code != NULL && strcasecmp(code, "UNAVAILABLE") == 0) {
+		log_warnx("%s: %s: %s: [UNAVAILABLE] %s", c->what, c->host,
+		    how, text);
 		return EX_UNAVAILABLE;
 	}
-	log_warnx("%s: %s: %s rejected: %s", c->what, c->host, how, text);
+	if (code != NULL)
+		log_warnx("%s: %s: %s rejected: [%s] %s", c->what, c->host,
+		    how, code, text);
+	else
+		log_warnx("%s: %s: %s rejected: %s", c->what, c->host, how,
+		    text);
 	return EX_NOPERM;
 }
 
-/* The tagged answer to AUTHENTICATE, its line already read. */
+/* The tagged answer to AUTHENTICATE mech, its line already read. */
 static int
-auth_result(struct conn *c)
+auth_result(struct conn *c, const char *mech)
 {
 	struct mailimap_response	*rsp = NULL;
 	int				 r, ok;
@@ -227,46 +283,64 @@ auth_result(struct conn *c)
 	    == MAILIMAP_RESP_COND_STATE_OK;
 	mailimap_response_free(rsp);
 	if (!ok)
-		return rejected(c, "AUTHENTICATE");
+		return rejected(c, "AUTHENTICATE", mech);
 	c->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
 	return 0;
 }
 
 /*
- * Sends "AUTHENTICATE mech" with ir, in the first line when the server
- * allows SASL-IR, else after its continuation request.  A challenge after
- * ir means failure (XOAUTH2 sends its error so, RFC 7628 3.2.3): an empty
- * line answers it, and the server then says NO.  Without that answer
- * both sides would wait for each other until imap-timeout.
+ * Writes the n strings of v to the stream (not flushed); 0 or -1.  A
+ * failed write that had sent part of a long string returns a short count.
  */
 static int
-authenticate(struct conn *c, const char *mech, const char *ir)
+put(mailstream *s, const char *const *v, size_t n)
+{
+	size_t	 i, len;
+
+	for (i = 0; i < n; i++)
+		if ((len = strlen(v[i])) != 0 &&
+		    mailstream_write(s, v[i], len) != (ssize_t)len)
+			return -1;
+	return 0;
+}
+
+/*
+ * Sends "AUTHENTICATE mech" with ir (base64), in the first line when the
+ * server allows SASL-IR (RFC 4959), else after its continuation request.
+ * A challenge after ir means failure: XOAUTH2 and OAUTHBEARER send their
+ * error so (RFC 7628 3.2.3), and the mechanism's ack (base64, or "" for
+ * an empty line) answers it; the server then says NO.  Without that
+ * answer both sides would wait for each other until imap-timeout.  A long
+ * ir is not copied: libetpan writes what does not fit its buffer straight
+ * to the connection.
+ */
+static int
+authenticate(struct conn *c, const char *mech, const char *ir,
+    const char *ack)
 {
 	mailstream	*s = c->imap->imap_stream;
+	const char	*cmd[] = { "AUTHENTICATE ", mech, " ", ir, "\r\n" };
+	const char	*more[] = { ir, "\r\n" }, *nak[] = { ack, "\r\n" };
 	char		*line;
-	int		 sent, round;
+	int		 sent, round, r;
 
 	sent = mailimap_has_extension(c->imap, "SASL-IR");
+	if (!sent)
+		cmd[2] = cmd[3] = "";
 	c->secret = 1;
 	if (mailimap_send_current_tag(c->imap) != MAILIMAP_NO_ERROR ||
-	    mailstream_write(s, "AUTHENTICATE ", 13) == -1 ||
-	    mailstream_write(s, mech, strlen(mech)) == -1 ||
-	    (sent && (mailstream_write(s, " ", 1) == -1 ||
-	    mailstream_write(s, ir, strlen(ir)) == -1)) ||
-	    mailstream_write(s, "\r\n", 2) == -1 ||
-	    mailstream_flush(s) == -1)
+	    put(s, cmd, 5) == -1 || mailstream_flush(s) == -1)
 		goto stream;
 	for (round = 0; (line = mailimap_read_line(c->imap)) != NULL &&
 	    line[0] == '+'; round++) {
 		if (round == AUTH_CHALLENGES_MAX) {
 			c->secret = 0;
 			c->error = EPROTO;
-			log_warnx("%s: %s: AUTHENTICATE: challenges without "
-			    "end", c->what, c->host);
+			log_warnx("%s: %s: AUTHENTICATE %s: challenges without "
+			    "end", c->what, c->host, mech);
 			return EX_PROTOCOL;
 		}
-		if ((!sent && mailstream_write(s, ir, strlen(ir)) == -1) ||
-		    mailstream_write(s, "\r\n", 2) == -1 ||
+		if (put(s, sent ? nak : more, 2) == -1 ||
 		    mailstream_flush(s) == -1)
 			goto stream;
 		sent = 1;
@@ -274,10 +348,189 @@ authenticate(struct conn *c, const char *mech, const char *ir)
 	c->secret = 0;
 	if (line == NULL)
 		goto stream;
-	return auth_result(c);
+	return auth_result(c, mech);
 stream:
 	c->secret = 0;
-	return conn_fail(c, MAILIMAP_ERROR_STREAM, "AUTHENTICATE");
+	r = conn_fail(c, MAILIMAP_ERROR_STREAM, "AUTHENTICATE");
+	if (strlen(ir) > SASL_RESPONSE_COMMON && c->error != ETIME &&
+	    c->error != ETIMEDOUT)
+		log_warnx("%s: %s: AUTHENTICATE %s: connection lost after a "
+		    "%zu-byte response: over the server's limit? (Dovecot "
+		    "takes %d)", c->what, c->host, mech, strlen(ir),
+		    SASL_RESPONSE_COMMON);
+	return r;
+}
+
+/*
+ * One SASL exchange: msg (len bytes, raw) is the client's first response
+ * to mech; ack as for authenticate().  The base64 copy is wiped.
+ */
+static int
+sasl_exchange(struct conn *c, const char *mech, const char *msg,
+    size_t len, const char *ack)
+{
+	size_t	 blen = (len + 2) / 3 * 4 + 1;
+	char	*ir = xmalloc(blen);
+	int	 r;
+
+	auth_base64((const unsigned char *)msg, len, ir);
+	r = authenticate(c, mech, ir, ack);
+	explicit_bzero(ir, blen);
+	free(ir);
+	return r;
+}
+
+/* Joins the n strings of v into a new string of *lenp bytes. */
+static char *
+join(const char *const *v, size_t n, size_t *lenp)
+{
+	size_t	 i, len = 0, l;
+	char	*out, *p;
+
+	for (i = 0; i < n; i++)
+		len += strlen(v[i]);
+	p = out = xmalloc(len + 1);
+	for (i = 0; i < n; i++) {
+		l = strlen(v[i]);
+		memcpy(p, v[i], l);
+		p += l;
+	}
+	*p = '\0';
+	*lenp = len;
+	return out;
+}
+
+int
+auth_bearer_ok(const char *t)
+{
+	size_t	 n;
+
+	/* RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" /
+	 * "~" / "+" / "/" ) *"=" */
+	n = strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-._~+/");
+	if (n == 0)
+		return 0;
+	return t[n + strspn(t + n, "=")] == '\0';
+}
+
+/* user as an RFC 5801 saslname: "," and "=" become =2C and =3D. */
+static char *
+saslname(const char *user)
+{
+	char	*name, *p;
+
+	p = name = xmalloc(3 * strlen(user) + 1);
+	for (; *user != '\0'; user++) {
+		if (*user == ',' || *user == '=') {
+			memcpy(p, *user == ',' ? "=2C" : "=3D", 3);
+			p += 3;
+		} else
+			*p++ = *user;
+	}
+	*p = '\0';
+	return name;
+}
+
+char *
+auth_oauthbearer(const char *user, const char *host, unsigned port,
+    const char *token, size_t *lenp)
+{
+	char		 num[16], *name = saslname(user), *msg;
+	/* RFC 7628 3.1: gs2-header kvsep *(kvpair) kvsep. */
+	const char	*v[] = { "n,a=", name, ",\001host=", host, "\001port=",
+			    num, "\001auth=Bearer ", token, "\001\001" };
+
+	snprintf(num, sizeof(num), "%u", port);
+	msg = join(v, 9, lenp);
+	free(name);
+	return msg;
+}
+
+char *
+auth_xoauth2(const char *user, const char *token, size_t *lenp)
+{
+	const char	*v[] = { "user=", user, "\001auth=Bearer ", token,
+			    "\001\001" };
+
+	return join(v, 5, lenp);
+}
+
+/*
+ * OAuth2 with the access token: OAUTHBEARER (RFC 7628) when the server
+ * offers it, else XOAUTH2 (Google's and Microsoft's older mechanism).
+ * Their error challenge is answered by a lone ^A ("AQ==", RFC 7628
+ * 3.2.3), or for XOAUTH2 by an empty line (as Google documents).
+ */
+static int
+login_oauth2(struct conn *c, const struct account *a, const char *token)
+{
+	const char	*mech;
+	char		*msg;
+	size_t		 len;
+	int		 r;
+
+	if (!auth_bearer_ok(token)) {
+		log_warnx("%s: imap-oauth2-command: its first line is not an "
+		    "access token (RFC 6750 characters only)", a->name);
+		return EX_CONFIG;
+	}
+	if (mailimap_has_authentication(c->imap, "OAUTHBEARER")) {
+		mech = "OAUTHBEARER";
+		msg = auth_oauthbearer(a->imap_user, c->host, account_port(a),
+		    token, &len);
+	} else if (mailimap_has_authentication(c->imap, "XOAUTH2")) {
+		mech = "XOAUTH2";
+		msg = auth_xoauth2(a->imap_user, token, &len);
+	} else {
+		log_warnx("%s: %s offers neither AUTH=OAUTHBEARER nor "
+		    "AUTH=XOAUTH2", c->what, c->host);
+		return EX_PROTOCOL;
+	}
+	r = sasl_exchange(c, mech, msg, len,
+	    strcmp(mech, "OAUTHBEARER") == 0 ? "AQ==" : "");
+	explicit_bzero(msg, len);
+	free(msg);
+	return r;
+}
+
+/* AUTHENTICATE PLAIN (RFC 4616): authzid NUL authcid NUL passwd. */
+static int
+login_plain(struct conn *c, const struct account *a, const char *secret)
+{
+	size_t	 ulen = strlen(a->imap_user), slen = strlen(secret);
+	size_t	 len = ulen + slen + 2;
+	char	*msg = xmalloc(len);
+	int	 r;
+
+	msg[0] = '\0';
+	memcpy(msg + 1, a->imap_user, ulen + 1);
+	memcpy(msg + ulen + 2, secret, slen);
+	r = sasl_exchange(c, "PLAIN", msg, len, "");
+	explicit_bzero(msg, len);
+	free(msg);
+	return r;
+}
+
+/* LOGIN, for servers without AUTH=PLAIN. */
+static int
+login_login(struct conn *c, const struct account *a, const char *secret)
+{
+	int	 r;
+
+	if (mailimap_has_extension(c->imap, "LOGINDISABLED")) {
+		log_warnx("%s: %s offers neither AUTH=PLAIN nor LOGIN",
+		    c->what, c->host);
+		return EX_PROTOCOL;
+	}
+	c->secret = 1;
+	r = mailimap_login(c->imap, a->imap_user, secret);
+	c->secret = 0;
+	if (r == MAILIMAP_ERROR_LOGIN)
+		return rejected(c, "LOGIN", NULL);
+	if (r != MAILIMAP_NO_ERROR)
+		return conn_fail(c, r, "LOGIN");
+	return 0;
 }
 
 /*
@@ -295,49 +548,6 @@ wipe_sent(struct conn *c)
 		explicit_bzero(s->write_buffer, s->buffer_max_size);
 }
 
-static int
-login_with(struct conn *c, const struct account *a, const char *secret)
-{
-	char	 raw[2 * SECRET_MAX + 64], ir[(sizeof(raw) + 2) / 3 * 4 + 1];
-	size_t	 ulen = strlen(a->imap_user), slen = strlen(secret), n;
-	int	 r;
-
-	if (ulen + slen + 32 > sizeof(raw)) {
-		log_warnx("%s: imap-user or secret too long", a->name);
-		return EX_CONFIG;
-	}
-	if (a->imap_oauth2_command != NULL) {
-		/* XOAUTH2: "user=U^Aauth=Bearer T^A^A" (Google, Microsoft). */
-		n = snprintf(raw, sizeof(raw), "user=%s\001auth=Bearer %s"
-		    "\001\001", a->imap_user, secret);
-		auth_base64((unsigned char *)raw, n, ir);
-		r = authenticate(c, "XOAUTH2", ir);
-	} else if (mailimap_has_authentication(c->imap, "PLAIN")) {
-		/* RFC 4616: authzid NUL authcid NUL passwd. */
-		raw[0] = '\0';
-		memcpy(raw + 1, a->imap_user, ulen + 1);
-		memcpy(raw + ulen + 2, secret, slen);
-		auth_base64((unsigned char *)raw, ulen + 2 + slen, ir);
-		r = authenticate(c, "PLAIN", ir);
-	} else if (mailimap_has_extension(c->imap, "LOGINDISABLED")) {
-		log_warnx("%s: %s offers neither AUTH=PLAIN nor LOGIN",
-		    c->what, c->host);
-		r = EX_PROTOCOL;
-	} else {
-		c->secret = 1;
-		r = mailimap_login(c->imap, a->imap_user, secret);
-		c->secret = 0;
-		if (r == MAILIMAP_ERROR_LOGIN)
-			r = rejected(c, "LOGIN");
-		else if (r != MAILIMAP_NO_ERROR)
-			r = conn_fail(c, r, "LOGIN");
-	}
-	explicit_bzero(raw, sizeof(raw));
-	explicit_bzero(ir, sizeof(ir));
-	wipe_sent(c);
-	return r;
-}
-
 int
 auth_login(struct conn *c, const struct account *a, const char *conffile)
 {
@@ -346,8 +556,15 @@ auth_login(struct conn *c, const struct account *a, const char *conffile)
 
 	if (c->imap->imap_state == MAILIMAP_STATE_AUTHENTICATED)
 		return 0;	/* PREAUTH greeting */
-	if ((r = auth_secret(a, conffile, secret, sizeof(secret))) == 0)
-		r = login_with(c, a, secret);
+	if ((r = auth_secret(a, conffile, secret, sizeof(secret))) == 0) {
+		if (a->imap_oauth2_command != NULL)
+			r = login_oauth2(c, a, secret);
+		else if (mailimap_has_authentication(c->imap, "PLAIN"))
+			r = login_plain(c, a, secret);
+		else
+			r = login_login(c, a, secret);
+		wipe_sent(c);
+	}
 	explicit_bzero(secret, sizeof(secret));
 	if (r != 0)
 		return r;

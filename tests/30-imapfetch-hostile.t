@@ -180,7 +180,7 @@ is "hung password command: exit 78" "$rc" 78
 check "hung password command: killed after imap-timeout ($((t1 - t0)) s)" \
     test $((t1 - t0)) -le 4
 check "hung password command: says so" grep -q "killed" "$T/err"
-for cmd in true "echo pw1; exit 3" "printf %03000d 1"; do
+for cmd in true "echo pw1; exit 3" "printf %070000d 1"; do
 	conf "$T/d11" "imap-password-command = $cmd"
 	run
 	is "password command '$cmd': exit 78" "$rc" 78

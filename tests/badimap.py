@@ -25,6 +25,11 @@ Modes:
   nouidplus-alone  no UIDPLUS, and no other message flagged \\Deleted
   xoauth2      AUTH=XOAUTH2 SASL-IR only: any token is refused the way
                Gmail does it (a "+" challenge with an error, then NO)
+  oauthbearer  SASL-IR AUTH=XOAUTH2 AUTH=OAUTHBEARER: OAUTHBEARER (RFC
+               7628) with exactly good_token() (20 KB), user alice,
+               host 127.0.0.1 and our port logs in; anything else gets
+               the error challenge, and then NO when the client answered
+               it with a lone ^A ("AQ=="), BAD otherwise; XOAUTH2 gets NO
   nosaslir     AUTH=PLAIN without SASL-IR: the response after a "+"
   loginonly    no AUTH=PLAIN: imapfetch must use LOGIN
   stall        the body FETCH is never answered (the server hangs)
@@ -60,11 +65,23 @@ UID SEARCH honours UNSEEN, DELETED and a UID set ("UID 4:*" matches the
 highest UID even below 4, as RFC 3501 says); ALL and SINCE match all.
 """
 import argparse
+import base64
+import hashlib
 import re
 import socket
 import time
 
 MB = 1024 * 1024
+
+
+def good_token():
+    """The one token the oauthbearer mode accepts: 20480 bytes of RFC 6750
+    b64token characters, the same on every run."""
+    out, h = "", b"badimap"
+    while len(out) < 20480:
+        h = hashlib.sha256(h).digest()
+        out += base64.urlsafe_b64encode(h).decode().rstrip("=")
+    return out[:20480]
 
 
 def body(uid, mode):
@@ -135,6 +152,8 @@ class Conn:
         c = "IMAP4rev1"
         if self.mode == "xoauth2":
             return c + " SASL-IR AUTH=XOAUTH2"
+        if self.mode == "oauthbearer":
+            return c + " SASL-IR AUTH=XOAUTH2 AUTH=OAUTHBEARER UIDPLUS"
         if self.mode == "nosaslir":
             c += " AUTH=PLAIN"
         elif self.mode != "loginonly":
@@ -268,7 +287,39 @@ class Conn:
                 del self.box.flags[u]
         self.send("%s OK done\r\n" % tag)
 
+    def oauthbearer(self, tag, args):
+        mech, _, ir = args.partition(" ")
+        if not ir:
+            self.send("+ \r\n")
+            ir = self.line()
+        want = "n,a=alice,\x01host=127.0.0.1\x01port=%d\x01auth=Bearer " \
+            "%s\x01\x01" % (self.s.getsockname()[1], good_token())
+        try:
+            got = base64.b64decode(ir, validate=True).decode("latin-1")
+        except ValueError:
+            got = None
+        if mech.upper() == "OAUTHBEARER" and got == want:
+            self.send("%s OK [CAPABILITY %s] in\r\n" % (tag, self.caps()))
+            return
+        if mech.upper() != "OAUTHBEARER":
+            self.send("%s NO [AUTHENTICATIONFAILED] badimap: not "
+                      "OAUTHBEARER\r\n" % tag)
+            return
+        # RFC 7628 3.2.2: the error as a challenge; 3.2.3: the client
+        # answers with a lone ^A; the server then fails the exchange.
+        self.send("+ %s\r\n" % base64.b64encode(
+            b'{"status":"invalid_token"}').decode())
+        if self.line() == "AQ==":
+            self.send("%s NO [AUTHENTICATIONFAILED] badimap: invalid "
+                      "token\r\n" % tag)
+        else:
+            self.send("%s BAD badimap: the error challenge wants "
+                      "AQ==\r\n" % tag)
+
     def authenticate(self, tag, args):
+        if self.mode == "oauthbearer":
+            self.oauthbearer(tag, args)
+            return
         if self.mode == "xoauth2":
             # Gmail: the error as a challenge, an empty answer, then NO.
             self.send("+ eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIn0=\r\n")
