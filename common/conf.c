@@ -51,7 +51,7 @@ enum type {
 enum key_id {
 	K_TLS_CERT, K_TLS_KEY, K_TLS_OCSP_STAPLE, K_METRICS_FILE,
 	K_PLAINTEXT_AUTH, K_AUTH_FAILURE_DELAY, K_IDLE_TIMEOUT,
-	K_MAX_MESSAGES, K_IMAP_TIMEOUT,
+	K_MAX_MESSAGES, K_IMAP_TIMEOUT, K_WATCH_INTERVAL,
 	K_PASSWORD, K_MAILDROP, K_IMAP_HOST, K_IMAP_PORT, K_IMAP_TLS,
 	K_IMAP_USER, K_IMAP_PASSWORD_FILE, K_IMAP_PASSWORD_COMMAND,
 	K_IMAP_OAUTH2_COMMAND, K_IMAP_PASSWORD, K_IMAP_CA_FILE, K_MAILBOXES,
@@ -111,6 +111,8 @@ static const struct key keys[NKEYS] = {
 	    G(max_messages), A(max_messages), 0, 10000000 },
 	[K_IMAP_TIMEOUT] = { "imap-timeout", SC_BOTH, T_DURATION,
 	    G(imap_timeout), A(imap_timeout), 1, 3600 },
+	[K_WATCH_INTERVAL] = { "watch-interval", SC_BOTH, T_DURATION,
+	    G(watch_interval), A(watch_interval), 1, 86400 },
 	[K_PASSWORD] = { "password", SC_SECTION, T_HASH, NOFF, A(password) },
 	[K_MAILDROP] = { "maildrop", SC_SECTION, T_PATH, NOFF, A(maildrop) },
 	[K_IMAP_HOST] = { "imap-host", SC_SECTION, T_HOST, NOFF,
@@ -630,6 +632,7 @@ begin_section(struct parser *p, const char *name, int reported)
 	a->line = p->line;
 	a->max_messages = p->c->max_messages;
 	a->imap_timeout = p->c->imap_timeout;
+	a->watch_interval = p->c->watch_interval;
 	a->imap_tls = IT_IMPLICIT;
 	a->after_fetch = AF_SEEN;
 	if (reported)
@@ -715,6 +718,7 @@ conf_init(struct conf *c, struct parser *p, const char *path,
 	c->idle_timeout = POPD_IDLE_TIMEOUT;
 	c->max_messages = POPD_MAX_MESSAGES;
 	c->imap_timeout = IMAP_TIMEOUT;
+	c->watch_interval = IMAP_WATCH_INTERVAL;
 
 	memset(p, 0, sizeof(*p));
 	p->c = c;
@@ -885,6 +889,8 @@ conf_dump(const struct conf *c, FILE *f)
 			if (keys[k].aoff == NOFF || (a->imap_host == NULL &&
 			    strncmp(keys[k].name, "imap-", 5) == 0 &&
 			    k != K_IMAP_TIMEOUT))
+				continue;
+			if (a->imap_host == NULL && k == K_WATCH_INTERVAL)
 				continue;
 			if (a->imap_host == NULL && (k == K_MAILBOXES ||
 			    k == K_FETCH || k == K_AFTER_FETCH ||

@@ -40,6 +40,7 @@ struct account {
 	char		*imap_password;		/* inline: file must be 0600/0400 */
 	char		*imap_ca_file;		/* NULL: system store */
 	unsigned	 imap_timeout;		/* seconds (default: global) */
+	unsigned	 watch_interval;	/* seconds (default: global) */
 	char	       **mailboxes;		/* default { "INBOX" } */
 	size_t		 nmailboxes;
 	enum fetch_what	 fetch;			/* default FW_UNSEEN */
@@ -61,6 +62,7 @@ struct conf {
 	unsigned	 idle_timeout;		/* seconds, default POPD_IDLE_TIMEOUT */
 	unsigned	 max_messages;		/* default POPD_MAX_MESSAGES */
 	unsigned	 imap_timeout;		/* default IMAP_TIMEOUT */
+	unsigned	 watch_interval;	/* default IMAP_WATCH_INTERVAL */
 
 	struct account	*accounts;		/* in file order */
 	size_t		 naccounts;

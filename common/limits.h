@@ -113,6 +113,9 @@
 #define IMAP_IDLE_MAX		(29 * 60)
 #define IMAP_WATCH_BACKOFF_MAX	300
 
+/* imapfetch -j: accounts fetched at once, at most (one process each). */
+#define IMAP_JOBS_MAX		64
+
 /* imapfetch: a FETCH batch holds at most this many messages or bytes. */
 #define IMAP_BATCH_COUNT	100
 #define IMAP_BATCH_BYTES	(32UL * 1024 * 1024)

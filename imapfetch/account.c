@@ -1,6 +1,7 @@
 /*
  * account.c: one account, start to end: lock, finish what an interrupted
- * run left, connect, every mailbox, disconnect.
+ * run left, connect, every mailbox, disconnect.  A dry run only reads
+ * what the maildrop has.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -12,12 +13,13 @@
 
 #include "log.h"
 #include "imapfetch.h"
+#include "drop.h"
 #include "sync.h"
 
 /* Exit codes from least to most serious; unknown ones rank as software. */
 static const int ex_rank[] = {
 	0, EX_TEMPFAIL, EX_UNAVAILABLE, EX_PROTOCOL, EX_NOPERM, EX_CANTCREAT,
-	EX_CONFIG, EX_USAGE, EX_SOFTWARE, EX_OSERR
+	EX_IOERR, EX_CONFIG, EX_USAGE, EX_SOFTWARE, EX_OSERR
 };
 
 static size_t
@@ -148,43 +150,53 @@ mailboxes(const struct run *run, const struct account *a, struct deliver *dl,
 	return worst;
 }
 
+/*
+ * -n: what the maildrop holds is read, nothing is created, written or
+ * locked (a lock taken even for an instant could make a real run give
+ * up); a maildrop that is not there yet is said, and the server still
+ * asked.
+ */
+static int
+account_plan(const struct run *run, const struct account *a, struct tally *t)
+{
+	char	 path[4096];
+	int	 statefd = -1, r;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/.imapfetch", a->maildrop)
+	    >= sizeof(path)) {
+		log_warnx("%s: maildrop %s: name too long", a->name,
+		    a->maildrop);
+		return EX_CANTCREAT;
+	}
+	if (access(a->maildrop, F_OK) == -1 && errno == ENOENT) {
+		if (!run->quiet)
+			log_info("%s: maildrop %s does not exist: a run would "
+			    "create it", a->name, a->maildrop);
+	} else if ((statefd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 && errno != ENOENT) {
+		log_warn("%s: %s", a->name, path);
+		return EX_CANTCREAT;
+	}
+	r = mailboxes(run, a, NULL, statefd, t);
+	if (statefd != -1)
+		close(statefd);
+	return r;
+}
+
 int
 account_run(const struct run *run, const struct account *a, struct tally *t)
 {
-	struct deliver	 dl;
-	int		 statefd = -1, lockfd = -1, r;
+	struct drop	 md;
+	int		 r;
 
-	if (deliver_open(&dl, a->maildrop, "imapfetch") == -1) {
-		log_warn("%s: maildrop %s", a->name, a->maildrop);
-		return EX_CANTCREAT;
-	}
-	if ((statefd = state_dir(a->maildrop)) == -1) {
-		log_warn("%s: %s/.imapfetch", a->name, a->maildrop);
-		r = EX_CANTCREAT;
-		goto done;
-	}
-	if ((lockfd = state_lock(statefd)) == -1) {
-		if (errno == EWOULDBLOCK) {
-			log_warnx("%s: already running (lock %s/.imapfetch/"
-			    "lock held)", a->name, a->maildrop);
-			r = EX_TEMPFAIL;
-		} else {
-			log_warn("%s: lock %s/.imapfetch/lock", a->name,
-			    a->maildrop);
-			r = EX_CANTCREAT;
-		}
-		goto done;
-	}
-	if ((r = sync_recover(a, &dl, statefd)) == 0)
-		r = mailboxes(run, a, &dl, statefd, t);
+	if (run->dryrun)
+		return account_plan(run, a, t);
+	if ((r = drop_open(a, &md)) != 0)
+		return r;
+	r = mailboxes(run, a, &md.dl, md.statefd, t);
 	/* Delivered is delivered, even if a later mailbox failed. */
 	if (t->nnew > 0 && a->on_new != NULL)
 		hook_on_new(a, t);
-done:
-	deliver_close(&dl);
-	if (lockfd != -1)
-		close(lockfd);
-	if (statefd != -1)
-		close(statefd);
+	drop_close(&md);
 	return r;
 }

@@ -27,6 +27,10 @@ struct run {
 	const char		*conffile;
 	int			 verbose;	/* -v: protocol trace too */
 	int			 quiet;		/* -q: errors only */
+	int			 dryrun;	/* -n: EXAMINE, say what a
+						 * run would fetch, change
+						 * nothing anywhere */
+	int			 jobs;		/* -j: accounts at once */
 };
 
 /* Per-mailbox result, for the summary line. */

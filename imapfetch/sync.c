@@ -1,8 +1,14 @@
 /*
  * sync.c: one mailbox: SELECT, UIDVALIDITY check, search, sizes, batches,
  * flags.  The batch itself (fetch, deliver, record) is in fetch.c.
+ *
+ * A dry run (-n, run->dryrun) goes the same way up to the sizes, with
+ * EXAMINE, and then says what it would do: no state is written, nothing
+ * flagged, and the maildrop is not needed (dl is NULL; statefd is -1
+ * when the maildrop has no .imapfetch yet).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +20,7 @@
 #include "log.h"
 #include "util.h"
 #include "sync.h"
+#include "utf7.h"
 
 #define UIDS_PER_COMMAND	500	/* keeps command lines short */
 
@@ -63,20 +70,56 @@ uid_set(const uint32_t *uids, size_t n)
 	return set;
 }
 
+/* What a dry run found, for its line. */
+struct plan {
+	size_t		 nflag;		/* delivered earlier, to flag */
+	size_t		 npend;		/* left by an interrupted run */
+	uint64_t	 bytes;		/* announced, of mb->work */
+};
+
+/*
+ * The server refused to open the mailbox (NO): said once, naming it as
+ * configured, with the server's reason ("Mailbox doesn't exist: ...").
+ * A name that reads as modified UTF-7 already (written as another client
+ * shows it) gets a hint.
+ */
+static int
+refused(struct mbox *mb, const char *cmd)
+{
+	const char	*text = mb->conn->imap->imap_response;
+	char		*utf8, hint[256] = "";
+
+	if (strchr(mb->name, '&') != NULL &&
+	    (utf8 = utf7_decode(mb->name)) != NULL) {
+		if (strcmp(utf8, mb->name) != 0)
+			snprintf(hint, sizeof(hint), "; names are written in "
+			    "UTF-8 in %s: \"%s\"?", mb->run->conffile, utf8);
+		free(utf8);
+	}
+	log_warnx("%s/%s: the server refused to open it (%s: %s)%s",
+	    mb->acct->name, mb->name, cmd, text != NULL ? text : "no text",
+	    hint);
+	return EX_UNAVAILABLE;
+}
+
 /* SELECT, or EXAMINE when the server must be left untouched. */
 static int
-select_box(struct mbox *mb, uint32_t *uidvalidity)
+select_box(struct mbox *mb, const char *wire, uint32_t *uidvalidity)
 {
 	mailimap	*imap = mb->conn->imap;
-	int		 r;
+	int		 r, ro;
 
-	if (mb->acct->after_fetch == AF_NONE)
-		r = mailimap_examine(imap, mb->name);
+	ro = mb->acct->after_fetch == AF_NONE || mb->run->dryrun;
+	if (ro)
+		r = mailimap_examine(imap, wire);
 	else
-		r = mailimap_select(imap, mb->name);
+		r = mailimap_select(imap, wire);
+	/* A NO leaves the session as it was (RFC 3501 6.3.1): the other
+	 * mailboxes can still be fetched. */
+	if (r == MAILIMAP_ERROR_EXAMINE || r == MAILIMAP_ERROR_SELECT)
+		return refused(mb, ro ? "EXAMINE" : "SELECT");
 	if (r != MAILIMAP_NO_ERROR)
-		return conn_fail(mb->conn, r, mb->acct->after_fetch ==
-		    AF_NONE ? "EXAMINE" : "SELECT");
+		return conn_fail(mb->conn, r, ro ? "EXAMINE" : "SELECT");
 	if (imap->imap_selection_info == NULL ||
 	    imap->imap_selection_info->sel_uidvalidity == 0) {
 		log_warnx("%s/%s: the server sent no UIDVALIDITY",
@@ -342,17 +385,16 @@ work_add(struct mbox *mb, const struct want *w)
 }
 
 /*
- * Batches capped by count and announced bytes (fetch.c holds them to the
- * bytes that really come); skips what announces itself too large.
+ * The work of this run: w less what announces itself too large.  The
+ * announced bytes of it go to *bytes.
  */
-static int
-fetch_all(struct mbox *mb, const struct want *w, size_t n)
+static void
+pick(struct mbox *mb, const struct want *w, size_t n, uint64_t *bytes)
 {
-	uint64_t	 max = mb->acct->max_message_size, bytes;
-	struct want	*batch;
-	size_t		 i, k;
-	int		 r = 0;
+	uint64_t	 max = mb->acct->max_message_size;
+	size_t		 i;
 
+	*bytes = 0;
 	for (i = 0; i < n; i++) {
 		if (max != 0 && w[i].size > max) {
 			/* Not an error: -q is for cron, which would mail it
@@ -366,8 +408,23 @@ fetch_all(struct mbox *mb, const struct want *w, size_t n)
 			continue;
 		}
 		work_add(mb, &w[i]);
+		*bytes += w[i].size;
 	}
 	mb->total = mb->nwork;
+}
+
+/*
+ * Batches capped by count and announced bytes (fetch.c holds them to the
+ * bytes that really come).
+ */
+static int
+fetch_all(struct mbox *mb)
+{
+	uint64_t	 bytes;
+	struct want	*batch;
+	size_t		 i, k;
+	int		 r = 0;
+
 	batch = xreallocarray(NULL, IMAP_BATCH_COUNT, sizeof(*batch));
 	/* fetch_batch may add to the list: a copy of each batch is sent. */
 	for (i = 0; i < mb->nwork && r == 0; i += k) {
@@ -397,14 +454,19 @@ check_uidvalidity(struct mbox *mb, uint32_t uidvalidity)
 	char	*account;
 
 	if (mb->st.uidvalidity != 0 && mb->st.uidvalidity != uidvalidity) {
-		log_warnx("%s/%s: UIDVALIDITY changed from %u to %u: "
-		    "matching the maildrop by digest, or Message-ID and size",
-		    mb->acct->name, mb->name, mb->st.uidvalidity, uidvalidity);
+		log_warnx("%s/%s: UIDVALIDITY changed from %u to %u: %s "
+		    "the maildrop by digest, or Message-ID and size",
+		    mb->acct->name, mb->name, mb->st.uidvalidity, uidvalidity,
+		    mb->run->dryrun ? "a run would match" : "matching");
 		account = mb->st.account;
 		mb->st.account = NULL;
 		state_free(&mb->st);
 		mb->st.account = account;
 		mb->st.dedup = 1;
+	}
+	if (mb->run->dryrun) {
+		mb->st.uidvalidity = uidvalidity;
+		return 0;
 	}
 	if (mb->st.uidvalidity != uidvalidity) {
 		mb->st.uidvalidity = uidvalidity;
@@ -439,8 +501,50 @@ summary(struct mbox *mb, const struct timespec *t0)
 	    mb->name, mb->t.nnew, mb->t.bytes / 1e6, secs, extra);
 }
 
+static void
+addf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Appends to the string in buf, cutting what does not fit. */
+static void
+addf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list	 ap;
+	size_t	 len = strlen(buf);
+
+	va_start(ap, fmt);
+	vsnprintf(buf + len, size - len, fmt, ap);
+	va_end(ap);
+}
+
+/* The line of a dry run, in place of the summary. */
+static void
+plan_summary(struct mbox *mb, const struct plan *p)
+{
+	char	 more[512] = "";
+
+	if (mb->run->quiet)
+		return;
+	if (p->nflag > 0)
+		addf(more, sizeof(more), "; %zu delivered earlier would be %s",
+		    p->nflag, mb->acct->after_fetch == AF_DELETE ?
+		    "deleted" : "flagged \\Seen");
+	if (mb->t.skipped > 0)
+		addf(more, sizeof(more), "; %lu above max-message-size would "
+		    "be left on the server", mb->t.skipped);
+	if (p->npend > 0)
+		addf(more, sizeof(more), "; %zu deliveries of an interrupted "
+		    "run would be finished first", p->npend);
+	if (mb->st.dedup && mb->nwork > 0)
+		addf(more, sizeof(more), "; of these, those already in the "
+		    "maildrop would not be delivered again");
+	log_info("%s/%s: would fetch %zu message%s, %.1f MB%s",
+	    mb->acct->name, mb->name, mb->nwork, mb->nwork == 1 ? "" : "s",
+	    p->bytes / 1e6, more);
+}
+
 static int
-sync_run(struct mbox *mb)
+sync_run(struct mbox *mb, const char *wire, struct plan *plan)
 {
 	struct uidlist	 fetch = { 0 }, flag = { 0 };
 	struct want	*w = NULL;
@@ -448,13 +552,14 @@ sync_run(struct mbox *mb)
 	size_t		 nw = 0;
 	int		 r;
 
-	if ((r = select_box(mb, &uidvalidity)) != 0 ||
+	if ((r = select_box(mb, wire, &uidvalidity)) != 0 ||
 	    (r = check_uidvalidity(mb, uidvalidity)) != 0)
 		return r;
 	if ((r = search(mb, &fetch, &flag)) != 0)
 		goto done;
+	plan->nflag = flag.n;
 	/* Delivered by a run that died before flagging: flag only. */
-	if (flag.n > 0) {
+	if (flag.n > 0 && !mb->run->dryrun) {
 		log_debug("%s/%s: %zu delivered earlier, flagging",
 		    mb->acct->name, mb->name, flag.n);
 		if ((r = sync_flag(mb, flag.v, flag.n)) != 0)
@@ -463,9 +568,12 @@ sync_run(struct mbox *mb)
 	/* Sorted, so that answers can be checked against it (sizes). */
 	if (fetch.n > 1)
 		qsort(fetch.v, fetch.n, sizeof(*fetch.v), cmp_uid);
-	if (fetch.n > 0 && (r = sizes(mb, fetch.v, fetch.n, &w, &nw)) == 0)
-		r = fetch_all(mb, w, nw);
-	if (r == 0 && mb->st.dedup) {
+	if (fetch.n > 0 && (r = sizes(mb, fetch.v, fetch.n, &w, &nw)) == 0) {
+		pick(mb, w, nw, &plan->bytes);
+		if (!mb->run->dryrun)
+			r = fetch_all(mb);
+	}
+	if (r == 0 && mb->st.dedup && !mb->run->dryrun) {
 		mb->st.dedup = 0;
 		if (state_save(mb->statefd, &mb->id, &mb->st) == -1) {
 			log_warn("%s/%s: state file", mb->acct->name, mb->name);
@@ -495,14 +603,89 @@ sole_feeder(const struct run *run, const struct account *a)
 	return n == 1;
 }
 
-/* The state of mb->id, adopting a version 1 file when that is safe. */
+/*
+ * A dry run reads the version 1 file that a run would adopt, and leaves
+ * it where it is.
+ */
 static int
-load_state(struct mbox *mb)
+peek_legacy(struct mbox *mb)
 {
+	struct state	 old;
+	char		 file[STATE_NAME_MAX + 64];
+
+	state_filename(mb->name, file, sizeof(file));
+	if (state_load_file(mb->statefd, file, &old) == -1)
+		return -1;
+	if (old.account != NULL || old.uidvalidity == 0) {
+		state_free(&old);
+		return 0;
+	}
+	log_info("%s/%s: a run would adopt the state file of an earlier "
+	    "version", mb->acct->name, mb->name);
+	state_free(&mb->st);
+	mb->st = old;
+	return 0;
+}
+
+/*
+ * Before names were UTF-8, a mailbox such as "Entwürfe" could only be
+ * written as it goes on the wire, "Entw&APw-rfe", and its state is under
+ * that name.  Once the configuration says "Entwürfe", that state is this
+ * one's: saved under the new name, then the old file removed (a crash in
+ * between leaves both, and the new one wins).  A dry run only reads it.
+ */
+static int
+adopt_wire_name(struct mbox *mb, const char *wire)
+{
+	struct stateid	 old = mb->id;
+	struct state	 st;
+	char		 file[STATE_NAME_MAX + 64];
+
+	old.mailbox = wire;
+	if (state_load(mb->statefd, &old, &st) == -1)
+		return -1;
+	if (st.uidvalidity == 0) {
+		state_free(&st);
+		return 0;
+	}
+	log_info("%s/%s: %s the state recorded under the name %s",
+	    mb->acct->name, mb->name, mb->run->dryrun ?
+	    "a run would take over" : "taking over", wire);
+	if (!mb->run->dryrun) {
+		free(st.account);
+		st.account = NULL;	/* state_save writes the new one */
+		state_idname(&old, file, sizeof(file));
+		if (state_save(mb->statefd, &mb->id, &st) == -1 ||
+		    unlinkat(mb->statefd, file, 0) == -1 ||
+		    fsync(mb->statefd) == -1) {
+			state_free(&st);
+			return -1;
+		}
+	}
+	state_free(&mb->st);
+	mb->st = st;
+	return 0;
+}
+
+/*
+ * The state of mb->id; else the one recorded under the wire name, or a
+ * version 1 file when that is safe.
+ */
+static int
+load_state(struct mbox *mb, const char *wire)
+{
+	/* A dry run on a maildrop that has none: all is new. */
+	if (mb->statefd == -1)
+		return 0;
 	if (state_load(mb->statefd, &mb->id, &mb->st) == -1)
+		return -1;
+	if (mb->st.uidvalidity == 0 && strcmp(wire, mb->name) != 0 &&
+	    adopt_wire_name(mb, wire) == -1)
 		return -1;
 	if (mb->st.uidvalidity != 0 || !sole_feeder(mb->run, mb->acct))
 		return 0;
+	if (mb->run->dryrun)
+		return peek_legacy(mb);
 	switch (state_adopt_legacy(mb->statefd, &mb->id, &mb->st)) {
 	case 1:
 		log_info("%s/%s: state file of an earlier version adopted",
@@ -520,10 +703,13 @@ sync_mailbox(const struct run *run, const struct account *a, struct conn *c,
     struct deliver *dl, int statefd, const char *name, struct tally *sum)
 {
 	struct mbox	 mb;
+	struct plan	 plan;
 	struct timespec	 t0;
+	char		*wire;
 	int		 r;
 
 	memset(&mb, 0, sizeof(mb));
+	memset(&plan, 0, sizeof(plan));
 	mb.run = run;
 	mb.acct = a;
 	mb.conn = c;
@@ -532,25 +718,39 @@ sync_mailbox(const struct run *run, const struct account *a, struct conn *c,
 	/* Any case of INBOX is INBOX (RFC 3501 5.1): one mailbox, so one
 	 * state file, or "INBOX, inbox" would deliver it twice. */
 	mb.name = strcasecmp(name, "INBOX") == 0 ? "INBOX" : name;
+	/* Names are UTF-8 everywhere but on the wire (utf7.h). */
+	if ((wire = utf7_encode(mb.name)) == NULL) {
+		log_warnx("%s/%s: the mailbox name is not valid UTF-8",
+		    a->name, mb.name);
+		return EX_CONFIG;
+	}
 	mb.tty = !run->quiet && isatty(STDERR_FILENO);
 	mb.id.host = a->imap_host;
 	mb.id.port = account_port(a);
 	mb.id.user = a->imap_user;
 	mb.id.mailbox = mb.name;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (load_state(&mb) == -1) {
+	if (load_state(&mb, wire) == -1) {
 		log_warn("%s/%s: state file in %s/.imapfetch", a->name, mb.name,
 		    a->maildrop);
+		free(wire);
 		return EX_CANTCREAT;
 	}
-	r = sync_run(&mb);
-	if (r == 0 || mb.t.nnew > 0)
+	/* A run finishes them first (sync_recover): then they count as
+	 * delivered. */
+	if (run->dryrun && (plan.npend = mb.st.npend) > 0)
+		state_settle(&mb.st);
+	r = sync_run(&mb, wire, &plan);
+	if (r == 0 && run->dryrun)
+		plan_summary(&mb, &plan);
+	else if (r == 0 || mb.t.nnew > 0)
 		summary(&mb, &t0);
 	sum->nnew += mb.t.nnew;
 	sum->bytes += mb.t.bytes;
 	sum->skipped += mb.t.skipped;
 	sum->dups += mb.t.dups;
 	free(mb.work);
+	free(wire);
 	state_free(&mb.st);
 	msgindex_free(&mb.idx);
 	return r;

@@ -472,6 +472,52 @@ conn_close(struct conn *c)
 	}
 }
 
+/*
+ * Waits until the server sends something, ms pass, or *stop is set.  1:
+ * something came (or is already buffered), 0: not, -1: failure (errno).
+ */
+static int
+idle_wait(struct conn *c, int ms, volatile sig_atomic_t *stop)
+{
+	struct pollfd	 pfd;
+	long long	 end = iow_now() + ms, left;
+	int		 n;
+
+	/* libetpan may have read it already, with the continuation. */
+	if (c->imap->imap_stream->read_buffer_len > 0)
+		return 1;
+	pfd.fd = c->fd;
+	pfd.events = POLLIN;
+	while (!*stop && (left = end - iow_now()) > 0) {
+		n = poll(&pfd, 1, (int)left);
+		if (n > 0)
+			return 1;
+		if (n == -1 && errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+int
+conn_idle(struct conn *c, int ms, volatile sig_atomic_t *stop, int *woken)
+{
+	int	 r, w;
+
+	*woken = 0;
+	if ((r = mailimap_idle(c->imap)) != MAILIMAP_NO_ERROR)
+		return conn_fail(c, r, "IDLE");
+	if ((w = idle_wait(c, ms, stop)) == -1) {
+		c->error = errno;
+		log_warn("%s: %s: IDLE", c->what, c->host);
+		return EX_UNAVAILABLE;
+	}
+	*woken = w;
+	/* DONE even when woken: the server's words are read with its OK. */
+	if ((r = mailimap_idle_done(c->imap)) != MAILIMAP_NO_ERROR)
+		return conn_fail(c, r, "DONE");
+	return 0;
+}
+
 int
 conn_fail(struct conn *c, int r, const char *cmd)
 {

@@ -11,6 +11,7 @@
 #ifndef IMAPFETCH_TRANSPORT_H
 #define IMAPFETCH_TRANSPORT_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,16 @@ void	conn_close(struct conn *);
 
 /* Asks the server for its capabilities again (after TLS, after login). */
 int	conn_capability(struct conn *);
+
+/*
+ * IDLE (RFC 2177) on the selected mailbox: conn_idle sends IDLE and
+ * waits, at most ms milliseconds, for the server to say something (new
+ * mail), or for *stop to be set by a signal; then sends DONE and reads the
+ * answer.  Returns 0 (*woken: the server spoke), or an exit code; with
+ * *stop set, 0 and *woken 0.
+ */
+int	conn_idle(struct conn *, int ms, volatile sig_atomic_t *stop,
+	    int *woken);
 
 /*
  * Exit code for a libetpan error r returned by command cmd, logging it

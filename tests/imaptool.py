@@ -9,12 +9,45 @@
   imaptool.py --port P --ca CA see USER PASS               +FLAGS \\Seen on all
   imaptool.py --port P --ca CA uidvalidity USER PASS       UIDVALIDITY
   imaptool.py --port P --ca CA seen-hashes USER PASS       sha256 of \\Seen ones
+  imaptool.py --port P --ca CA create USER PASS NAME       CREATE
+  imaptool.py --port P --ca CA append-to USER PASS MAILBOX FILE...
+                                                           APPEND, unseen
+  imaptool.py --port P --ca CA flags USER PASS MAILBOX...  "== MAILBOX" and
+                                                           "UID FLAGS" lines
+  imaptool.py --port P --ca CA unseen-each USER PASS MAILBOX...
+                                                           count of UNSEEN
+                                                           of each, one line
+
+Mailbox names are given in UTF-8 and sent in modified UTF-7 (RFC 3501
+5.1.3), encoded here with Python's own UTF-16 and base64: not with the
+code under test.
 """
 import argparse
+import base64
 import hashlib
 import imaplib
 import ssl
 import sys
+
+
+def mutf7(name):
+    """RFC 3501 5.1.3 modified UTF-7 of name, quoted for a command."""
+    out, run = [], []
+
+    def flush():
+        if run:
+            b = base64.b64encode("".join(run).encode("utf-16-be"))
+            out.append("&" + b.decode().rstrip("=").replace("/", ",") + "-")
+            run.clear()
+    for ch in name:
+        if 0x20 <= ord(ch) <= 0x7e:
+            flush()
+            out.append("&-" if ch == "&" else ch)
+        else:
+            run.append(ch)
+    flush()
+    wire = "".join(out)
+    return '"' + wire.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def connect(a):
@@ -34,13 +67,39 @@ def main():
     p.add_argument("rest", nargs="*")
     a = p.parse_args()
     m = connect(a)
-    box = a.rest[0] if a.rest and a.cmd != "append" else "INBOX"
-    if a.cmd == "append":
-        for f in a.rest:
+    box = mutf7(a.rest[0] if a.rest and a.cmd != "append" else "INBOX")
+    if a.cmd in ("append", "append-to"):
+        files = a.rest if a.cmd == "append" else a.rest[1:]
+        for f in files:
             with open(f, "rb") as fh:
-                typ, _ = m.append("INBOX", None, None, fh.read())
+                typ, _ = m.append(box, None, None, fh.read())
             if typ != "OK":
                 sys.exit("append failed")
+        m.logout()
+        return
+    if a.cmd in ("flags", "unseen-each"):
+        counts = []
+        for name in a.rest:
+            typ, data = m.select(mutf7(name), readonly=True)
+            if typ != "OK":
+                sys.exit("examine %s failed" % name)
+            if a.cmd == "flags":
+                print("== " + name)
+                typ, data = m.uid("FETCH", "1:*", "(FLAGS)")
+                for d in data:
+                    if d:
+                        print(d.decode())
+            else:
+                typ, data = m.uid("SEARCH", None, "UNSEEN")
+                counts.append(str(len(data[0].split())))
+        if counts:
+            print(" ".join(counts))
+        m.logout()
+        return
+    if a.cmd == "create":
+        typ, data = m.create(box)
+        if typ != "OK":
+            sys.exit("create %s failed: %s" % (box, data))
         m.logout()
         return
     typ, data = m.select(box, readonly=(a.cmd not in ("see", "unsee")))

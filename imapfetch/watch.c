@@ -1,0 +1,170 @@
+/*
+ * watch.c: push mode (see watch.h).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "iowait.h"
+#include "drop.h"
+#include "sync.h"
+#include "watch.h"
+
+static volatile sig_atomic_t	 stopping;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+/* No SA_RESTART: a signal must cut the IDLE wait or a backoff short. */
+static void
+catch_stop(void)
+{
+	struct sigaction	 sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+}
+
+/* Sleeps ms, or less when a stop signal comes. */
+static void
+nap(long long ms)
+{
+	long long	 end = iow_now() + ms;
+	struct timespec	 ts;
+
+	while (!stopping && ms > 0) {
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (ms % 1000) * 1000000;
+		(void)nanosleep(&ts, NULL);
+		ms = end - iow_now();
+	}
+}
+
+/* The mailbox to IDLE on: INBOX when fetched, else the first. */
+static size_t
+watched(const struct account *a)
+{
+	size_t	 i;
+
+	for (i = 0; i < a->nmailboxes; i++)
+		if (strcasecmp(a->mailboxes[i], "INBOX") == 0)
+			return i;
+	return 0;
+}
+
+/*
+ * Fetches the watched mailbox, and the others too when all is set; the
+ * watched one last, so that it is the one selected for the IDLE.
+ */
+static int
+fetch(const struct run *run, const struct account *a, struct conn *c,
+    struct drop *md, int all)
+{
+	struct tally	 t;
+	size_t		 i, w = watched(a);
+	int		 r = 0;
+
+	memset(&t, 0, sizeof(t));
+	for (i = 0; all && i < a->nmailboxes && r == 0 && !stopping; i++)
+		if (i != w)
+			r = sync_mailbox(run, a, c, &md->dl, md->statefd,
+			    a->mailboxes[i], &t);
+	/* A mailbox the server refused does not stop the others. */
+	if (c->error == 0 && r != EX_CANTCREAT && r != EX_OSERR && !stopping)
+		r = ex_worst(r, sync_mailbox(run, a, c, &md->dl, md->statefd,
+		    a->mailboxes[w], &t));
+	if (t.nnew > 0 && a->on_new != NULL)
+		hook_on_new(a, &t);
+	return r;
+}
+
+/* One connection, from login to its failure (or a stop). */
+static int
+session(const struct run *run, const struct account *a, struct drop *md,
+    int *connected)
+{
+	struct conn	 c;
+	long long	 next_all;
+	int		 r, woken, idle, ms;
+	int		 every = (int)a->watch_interval * 1000;
+
+	if ((r = conn_open(&c, a, run->conffile, run->verbose)) != 0)
+		return r;
+	*connected = 1;
+	idle = mailimap_has_idle(c.imap);
+	if (!idle)
+		log_info("%s: the server has no IDLE: looking every %u s",
+		    a->name, a->watch_interval);
+	r = fetch(run, a, &c, md, 1);
+	next_all = iow_now() + every;
+	while (r == 0 && !stopping) {
+		if (!idle) {
+			nap(every);
+			r = fetch(run, a, &c, md, 1);
+			continue;
+		}
+		ms = IMAP_IDLE_MAX * 1000;
+		if (a->nmailboxes > 1 && next_all - iow_now() < ms)
+			ms = next_all - iow_now() > 0 ?
+			    (int)(next_all - iow_now()) : 0;
+		if ((r = conn_idle(&c, ms, &stopping, &woken)) != 0 || stopping)
+			break;
+		if (iow_now() >= next_all) {
+			r = fetch(run, a, &c, md, 1);
+			next_all = iow_now() + every;
+		} else if (woken)
+			r = fetch(run, a, &c, md, 0);
+	}
+	conn_close(&c);
+	return r;
+}
+
+/* Waiting helps with these; not with a refused login or a bad disk. */
+static int
+transient(int r)
+{
+	return r == EX_UNAVAILABLE || r == EX_PROTOCOL || r == EX_TEMPFAIL;
+}
+
+int
+watch_account(const struct run *run, const struct account *a)
+{
+	struct drop	 md;
+	long long	 backoff = 1000, delay;
+	int		 r, connected;
+
+	catch_stop();
+	if ((r = drop_open(a, &md)) != 0)
+		return r;
+	srandom((unsigned)(getpid() ^ iow_now()));
+	while (!stopping) {
+		connected = 0;
+		r = session(run, a, &md, &connected);
+		if (stopping || !transient(r))
+			break;
+		if (connected)
+			backoff = 1000;	/* it worked for a while */
+		/* Jitter: many watchers must not come back at once. */
+		delay = backoff + random() % (backoff / 2 + 1);
+		log_info("%s: reconnecting in %.1f s", a->name,
+		    delay / 1000.0);
+		nap(delay);
+		backoff = backoff * 2 > IMAP_WATCH_BACKOFF_MAX * 1000LL ?
+		    IMAP_WATCH_BACKOFF_MAX * 1000LL : backoff * 2;
+	}
+	drop_close(&md);
+	return stopping ? 0 : r;
+}

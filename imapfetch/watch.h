@@ -1,0 +1,25 @@
+/*
+ * watch.h: imapfetch --watch ACCOUNT, push mode.
+ *
+ * One connection, kept: every mailbox is fetched, then imapfetch IDLEs
+ * (RFC 2177) on INBOX (or the first mailbox when INBOX is not fetched)
+ * and fetches it again as soon as the server speaks, the others every
+ * watch-interval.  The IDLE is renewed before IMAP_IDLE_MAX; a server
+ * without IDLE is polled every watch-interval.  After a failure it
+ * reconnects with exponential backoff and jitter.  Every fetch is the
+ * ordinary one (sync.h): the exactly-once rules hold unchanged, and
+ * SIGTERM or SIGINT end the watch once the batch in flight is delivered.
+ */
+#ifndef IMAPFETCH_WATCH_H
+#define IMAPFETCH_WATCH_H
+
+#include "imapfetch.h"
+
+/*
+ * Watches the account until SIGTERM or SIGINT (then 0), or until a
+ * failure that waiting cannot mend: the credentials rejected, the
+ * configuration or the maildrop unusable (that exit code).
+ */
+int	watch_account(const struct run *, const struct account *);
+
+#endif

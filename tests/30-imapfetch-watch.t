@@ -1,0 +1,85 @@
+#!/bin/sh
+# imapfetch --watch: push mode against a real Dovecot.  What is there is
+# fetched at once; a message appended later arrives through IDLE; after a
+# Dovecot restart it reconnects and goes on; SIGTERM ends it with 0; every
+# message exactly once.  Against a server without IDLE it polls.
+. tests/lib.sh
+. tests/lib-dovecot.sh
+need python3 dovecot
+
+imap_user alice pw1
+if ! dovecot_start; then nok "dovecot starts"; done_testing; exit; fi
+python3 tests/mkcorpus.py --seed 61 "$T/c0" 3
+imap_put alice "$T"/c0/*
+fetchconf "$T/f.conf" "$T/drop" "imap-timeout = 2" "watch-interval = 2"
+
+# count_new: files delivered so far.  wait_for N SECONDS: until N are there.
+count_new() { ls "$T/drop/new" 2>/dev/null | wc -l; }
+wait_for() {
+	_i=0
+	while [ "$(count_new)" -lt "$1" ] && [ $_i -lt $(($2 * 20)) ]; do
+		sleep 0.05; _i=$((_i+1))
+	done
+	[ "$(count_new)" -ge "$1" ]
+}
+fetch_bg --watch alice -c "$T/f.conf"
+WPID=$BGPID
+at_exit 'kill $WPID 2>/dev/null'
+check "what is there is fetched at once" wait_for 3 10
+
+python3 tests/mkcorpus.py --prefix a --seed 62 "$T/c1" 1
+t0=$(date +%s%N)
+imaptool append alice pw1 "$T"/c1/*
+check "a message appended later arrives (IDLE)" wait_for 4 10
+t1=$(date +%s%N)
+diag "appended to delivered: $(( (t1 - t0) / 1000000 )) ms"
+
+# A restart of the server: the connection drops; imapfetch comes back.
+# (Dovecot's imap processes outlive its master: end ours, as a reboot
+# or a crash would.)
+imaps=$(pgrep -P "$(cat "$DOVECOT_DIR/run/master.pid")" -x imap)
+dovecot_stop
+[ -z "$imaps" ] || kill -KILL $imaps 2>/dev/null
+sleep 1
+if ! dovecot_start; then nok "dovecot restarts"; done_testing; exit; fi
+python3 tests/mkcorpus.py --prefix b --seed 63 "$T/c2" 2
+imaptool append alice pw1 "$T"/c2/*
+check "after a server restart: reconnected, new mail arrives" wait_for 6 20
+check "the reconnection is logged" grep -q "reconnecting in" "$T/bg-err"
+
+kill -TERM "$WPID"
+_i=0
+while kill -0 "$WPID" 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i+1)); done
+wait "$WPID"
+is "SIGTERM: exit 0" "$?" 0
+is "every message exactly once" "$(drop_hashes "$T/drop")" \
+    "$({ corpus_hashes "$T/c0"; corpus_hashes "$T/c1"; corpus_hashes "$T/c2"; } | sort)"
+is "server: all \\Seen" "$(imaptool unseen alice pw1)" 0
+is "tmp/ empty" "$(ls -A "$T/drop/tmp" | wc -l)" 0
+as_user "$IMAPFETCH" --watch -c "$T/f.conf" 2>/dev/null
+is "--watch without an account: usage (64)" "$?" 64
+
+# A server without IDLE (tests/badimap.py): polled every watch-interval.
+PORT=$(free_port)
+python3 tests/badimap.py --port "$PORT" --log "$T/bad.log" --mode plain &
+BADPID=$!
+at_exit 'kill $BADPID 2>/dev/null'
+wait_port "$PORT"
+printf 'pw1\n' > "$T/pass"; chmod 600 "$T/pass"
+printf '[bob]\nmaildrop = %s\nimap-host = 127.0.0.1\nimap-port = %s\nimap-tls = none\nimap-user = bob\nimap-password-file = %s\nwatch-interval = 1\n' \
+    "$T/bdrop" "$PORT" "$T/pass" > "$T/b.conf"
+chown "$TUSER:" "$T/b.conf" "$T/pass" 2>/dev/null
+: > "$T/bg-err"
+fetch_bg --watch bob -c "$T/b.conf"
+BPID=$BGPID
+at_exit 'kill $BPID 2>/dev/null'
+_i=0
+while [ "$(ls "$T/bdrop/new" 2>/dev/null | wc -l)" -lt 3 ] && [ $_i -lt 200 ]; do sleep 0.05; _i=$((_i+1)); done
+sleep 2.5
+is "no IDLE: delivered once" "$(ls "$T/bdrop/new" | wc -l)" 3
+check "no IDLE: says it polls" grep -q "no IDLE: looking every 1 s" "$T/bg-err"
+check "no IDLE: the mailbox is looked at again" \
+    test "$(grep -c 'UID SEARCH' "$T/bad.log")" -ge 2
+kill -TERM "$BPID"; wait "$BPID"
+is "no IDLE, SIGTERM: exit 0" "$?" 0
+done_testing
