@@ -65,6 +65,10 @@ check-long: deps all $(UNIT_BIN)
 bench: deps all
 	sh tests/bench/run
 
+# libFuzzer + ASan + UBSan harnesses (tests/fuzz/), FUZZ_SECONDS each.
+fuzz: deps
+	sh tests/fuzz/run
+
 # The whole pipeline on this machine, in a temporary directory: Dovecot,
 # imapfetch, popd, mpop, and a byte-for-byte comparison (demo/run).
 demo: deps all
@@ -107,7 +111,7 @@ clean:
 	    imapfetch/*.o imapfetch/*.d imapfetch/imapfetch \
 	    tests/unit/*.o tests/unit/*.d tests/unit/*.t
 
-.PHONY: all deps check check-long bench demo install install-units clean deb
+.PHONY: all deps check check-long bench fuzz demo install install-units clean deb
 .SECONDARY:
 
 -include $(wildcard common/*.d popd/*.d imapfetch/*.d tests/unit/*.d)
