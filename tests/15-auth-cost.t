@@ -7,6 +7,12 @@
 # popd passes, then as a client sees it, by the clock.
 . tests/lib.sh
 need cc python3
+# Under AddressSanitizer (the CI's second pass) this check cannot work:
+# an LD_PRELOAD shim cannot come before the ASan runtime.
+if ldd "$POPD" 2>/dev/null | grep -q libasan; then
+	echo "1..0 # SKIP popd is built with AddressSanitizer: an LD_PRELOAD shim cannot come before the ASan runtime"
+	exit 0
+fi
 
 # The shim: every crypt_rn setting, one per line, to $CRYPTSPY.
 cat > "$T/cryptspy.c" <<'EOF'

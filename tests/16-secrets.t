@@ -8,6 +8,12 @@
 # which libtls gives no way to wipe.
 . tests/lib.sh
 need python3
+# Under AddressSanitizer (the CI's second pass) this check cannot work:
+# its shadow memory is terabytes of mappings to read.
+if ldd "$POPD" 2>/dev/null | grep -q libasan; then
+	echo "1..0 # SKIP popd is built with AddressSanitizer: its shadow memory is terabytes of mappings to read"
+	exit 0
+fi
 mkmaildir "$T/alice"
 PW=Zq7-unique-Passw0rd-4711
 h=$(printf '%s\n' "$PW" | "$POPD" --hash-password)
