@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "imapfetch.h"
 #include "drop.h"
+#include "metrics.h"
 #include "sync.h"
 
 /* Exit codes from least to most serious; unknown ones rank as software. */
@@ -187,16 +189,19 @@ int
 account_run(const struct run *run, const struct account *a, struct tally *t)
 {
 	struct drop	 md;
+	struct timespec	 t0;
 	int		 r;
 
 	if (run->dryrun)
 		return account_plan(run, a, t);
-	if ((r = drop_open(a, &md)) != 0)
-		return r;
-	r = mailboxes(run, a, &md.dl, md.statefd, t);
-	/* Delivered is delivered, even if a later mailbox failed. */
-	if (t->nnew > 0 && a->on_new != NULL)
-		hook_on_new(a, t);
-	drop_close(&md);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((r = drop_open(a, &md)) == 0) {
+		r = mailboxes(run, a, &md.dl, md.statefd, t);
+		/* Delivered is delivered, even if a later mailbox failed. */
+		if (t->nnew > 0 && a->on_new != NULL)
+			hook_on_new(a, t);
+		drop_close(&md);
+	}
+	metrics_account(run->metrics, a, metrics_since(&t0), r);
 	return r;
 }

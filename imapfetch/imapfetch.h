@@ -21,6 +21,8 @@
 
 #include "conf.h"
 
+struct metrics;
+
 /* One run of imapfetch: passed to everything, no globals. */
 struct run {
 	const struct conf	*conf;
@@ -31,6 +33,7 @@ struct run {
 						 * run would fetch, change
 						 * nothing anywhere */
 	int			 jobs;		/* -j: accounts at once */
+	struct metrics		*metrics;	/* NULL: no metrics-file */
 };
 
 /* Per-mailbox result, for the summary line. */
@@ -53,7 +56,7 @@ unsigned account_port(const struct account *);
  */
 int	account_run(const struct run *, const struct account *, struct tally *);
 
-/* One account's outcome, for the metrics file. */
+/* One account's outcome (jobs.h). */
 struct outcome {
 	const struct account	*acct;
 	struct tally		 t;
@@ -67,12 +70,5 @@ struct outcome {
  * hooks.c.
  */
 void	hook_on_new(const struct account *, const struct tally *);
-
-/*
- * Replaces the Prometheus textfile metrics-file (a fresh file: write,
- * fsync, rename) with the outcome of this run.  0, or -1 after logging
- * why.  hooks.c.
- */
-int	hook_metrics(const char *path, const struct outcome *, size_t n);
 
 #endif

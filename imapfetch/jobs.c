@@ -14,6 +14,7 @@
 #include "log.h"
 #include "util.h"
 #include "jobs.h"
+#include "metrics.h"
 
 struct record {
 	size_t		 i;		/* index into acct and o */
@@ -43,6 +44,9 @@ job_main(const struct run *run, const struct account **acct, size_t n,
 		if (write(fd, &rec, sizeof(rec)) != (ssize_t)sizeof(rec))
 			_exit(EX_OSERR);
 	}
+	/* The job's own series, beside those of the other jobs (the parent
+	 * records none: it only updates the time of the run). */
+	(void)metrics_write(run->metrics);
 	_exit(0);
 }
 

@@ -17,6 +17,7 @@
 #include "imapfetch.h"
 #include "jobs.h"
 #include "list.h"
+#include "metrics.h"
 #include "num.h"
 #include "utf7.h"
 #include "watch.h"
@@ -220,13 +221,14 @@ main(int argc, char *argv[])
 	if (mode == M_CHECK)
 		r = check_mailboxes(&conf, run.conffile);
 	else {
+		/* The metrics are those of runs that fetch. */
+		if (mode == M_FETCH && !run.dryrun)
+			run.metrics = metrics_new(&conf);
 		o = xcalloc(conf.naccounts + argc + 1, sizeof(*o));
 		r = run_accounts(&run, mode, argv + optind, argc - optind, o,
 		    &n);
-		/* The metrics are those of runs that fetch. */
-		if (conf.metrics_file != NULL && mode == M_FETCH &&
-		    !run.dryrun)
-			(void)hook_metrics(conf.metrics_file, o, n);
+		(void)metrics_write(run.metrics);
+		metrics_free(run.metrics);
 		free(o);
 	}
 	conf_free(&conf);

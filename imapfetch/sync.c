@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "util.h"
+#include "metrics.h"
 #include "sync.h"
 #include "utf7.h"
 
@@ -745,6 +746,8 @@ sync_mailbox(const struct run *run, const struct account *a, struct conn *c,
 		plan_summary(&mb, &plan);
 	else if (r == 0 || mb.t.nnew > 0)
 		summary(&mb, &t0);
+	metrics_add(run->metrics, a->name, mb.name, &mb.t, metrics_since(&t0),
+	    r);
 	sum->nnew += mb.t.nnew;
 	sum->bytes += mb.t.bytes;
 	sum->skipped += mb.t.skipped;

@@ -61,14 +61,16 @@ chown "$TUSER:" "$T/h.conf"
 fetch -c "$T/h.conf"
 is "on-new: exit 0" "$rc" 0
 is "on-new ran once with the count" "$(cat "$T/on-new.log" 2>/dev/null)" "alice 3"
-check "metrics: messages fetched" \
-    grep -q '^imapfetch_messages_fetched{account="alice"} 3$' "$T/metrics.prom"
+check "metrics: messages fetched" grep -q \
+    '^imapfetch_messages_fetched_total{account="alice",mailbox="INBOX"} 3$' \
+    "$T/metrics.prom"
 check "metrics: exit code" \
     grep -q '^imapfetch_exit_code{account="alice"} 0$' "$T/metrics.prom"
 fetch -c "$T/h.conf"
 is "on-new: not run without new mail" "$(wc -l < "$T/on-new.log")" 1
-check "metrics: 0 fetched the second time" \
-    grep -q '^imapfetch_messages_fetched{account="alice"} 0$' "$T/metrics.prom"
+check "metrics: none fetched the second time, the counter stays" grep -q \
+    '^imapfetch_messages_fetched_total{account="alice",mailbox="INBOX"} 3$' \
+    "$T/metrics.prom"
 
 # STARTTLS on the plain port, and plaintext allowed on loopback.
 python3 tests/mkcorpus.py --prefix b --seed 4 "$T/b" 5

@@ -282,7 +282,8 @@ as_user sh -c 'ln -s "$1" "$2.$$.tmp" && exec "$3" -c "$4"' sh "$T/victim2" \
 is "metrics-file, a link planted: exit 0" "$?" 0
 is "metrics-file, a link planted: its target untouched" "$(cat "$T/victim2")" precious
 check "metrics-file, a link planted: the metrics written" \
-    grep -q '^imapfetch_messages_fetched{account="alice"} 3$' "$T/prom/m.prom"
+    grep -q '^imapfetch_messages_fetched_total{account="alice",mailbox="INBOX"} 3$' \
+    "$T/prom/m.prom"
 is "metrics-file: no temporary file left" "$(ls "$T/prom")" m.prom
 
 # The server cannot send UID 2 and says NO after the others: no crash;
