@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "utf8.h"
 
 static const char	*log_ident = "popd";
 static enum log_to	 log_dest = LOG_TO_STDERR;
@@ -46,31 +47,18 @@ log_init(const char *ident, enum log_to to, int verbose)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
-/* Length of the valid UTF-8 sequence at p (not a C1 control), or 0. */
+/*
+ * Length of the UTF-8 sequence at p when it may go to a terminal as it
+ * is, else 0: not a control, DEL or C1 control (CSI is U+009B).
+ */
 static size_t
-utf8_len(const unsigned char *p)
+safe_len(const unsigned char *p)
 {
-	size_t		 n, i;
-	unsigned	 cp;
+	uint32_t	 cp;
+	size_t		 n;
 
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)	/* also stops at the NUL */
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	/* Overlong, surrogate, beyond Unicode, or C1 (CSI is U+009B). */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || cp < 0xa0)
+	if ((n = utf8_decode(p, &cp)) == 0 || cp < 0x20 || cp == 0x7f ||
+	    (cp >= 0x80 && cp < 0xa0))
 		return 0;
 	return n;
 }
@@ -84,10 +72,7 @@ log_escape(char *dst, size_t dstlen, const char *src)
 	if (dstlen == 0)
 		return;
 	for (; *p != '\0'; p += n) {
-		n = utf8_len(p);
-		if (n == 1 && (*p < 0x20 || *p == 0x7f))
-			n = 0;
-		if (n == 0) {
+		if ((n = safe_len(p)) == 0) {
 			if (o + 4 >= dstlen)
 				break;
 			snprintf(dst + o, dstlen - o, "\\x%02x", *p);

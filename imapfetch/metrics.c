@@ -23,6 +23,7 @@
 #include "num.h"
 #include "util.h"
 #include "metrics.h"
+#include "utf8.h"
 
 /*
  * Largest old file read back.  A mailbox takes about 1 kB, so this is
@@ -157,45 +158,6 @@ kind_of(int code)
 	}
 }
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629), or 0. */
-static size_t
-utf8_len(const unsigned char *p)
-{
-	unsigned long	 cp;
-	size_t		 n, i;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)	/* also stops at the NUL */
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
-static int
-utf8_valid(const char *s)
-{
-	size_t	 n;
-
-	for (; *s != '\0'; s += n)
-		if ((n = utf8_len((const unsigned char *)s)) == 0)
-			return 0;
-	return 1;
-}
-
 /*
  * name as a label value, allocated: any case of INBOX is INBOX (as in
  * sync_mailbox), and what is not UTF-8 becomes U+FFFD, since one bad byte
@@ -207,13 +169,14 @@ label_value(const char *name, int mailbox)
 {
 	const unsigned char	*p = (const unsigned char *)name;
 	char			*out;
+	uint32_t		 cp;
 	size_t			 n, len = 0;
 
 	if (mailbox && strcasecmp(name, "INBOX") == 0)
 		return xstrdup("INBOX");
 	out = xmalloc(3 * strlen(name) + 4);
 	for (; *p != '\0'; p += n) {
-		if ((n = utf8_len(p)) != 0) {
+		if ((n = utf8_decode(p, &cp)) != 0) {
 			memcpy(out + len, p, n);
 			len += n;
 		} else {

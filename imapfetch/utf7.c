@@ -10,6 +10,7 @@
 
 #include "util.h"
 #include "utf7.h"
+#include "utf8.h"
 
 /* RFC 2045 BASE64 with ',' instead of '/' (RFC 3501 5.1.3). */
 static const char b64[] =
@@ -56,39 +57,15 @@ close_run(struct enc *e)
 	e->nbits = e->open = 0;
 }
 
-/*
- * The code point at *p, which moves past it; -1 for anything RFC 3629
- * forbids: a stray or missing continuation byte, an overlong form, a
- * surrogate, a value above U+10FFFF.
- */
+/* The code point at *p, which moves past it; -1 for what RFC 3629 forbids. */
 static int
 utf8_next(const unsigned char **p, uint32_t *cp)
 {
-	static const uint32_t	 least[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	const unsigned char	*s = *p;
-	uint32_t		 c = s[0];
-	int			 n, i;
+	size_t	 n;
 
-	if (c < 0x80)
-		n = 1;
-	else if ((c & 0xe0) == 0xc0)
-		n = 2, c &= 0x1f;
-	else if ((c & 0xf0) == 0xe0)
-		n = 3, c &= 0x0f;
-	else if ((c & 0xf8) == 0xf0)
-		n = 4, c &= 0x07;
-	else
+	if ((n = utf8_decode(*p, cp)) == 0)
 		return -1;
-	/* The terminating NUL is not a continuation byte: no overrun. */
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return -1;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < least[n] || c > 0x10ffff || HI_SURROGATE(c) || LO_SURROGATE(c))
-		return -1;
-	*cp = c;
-	*p = s + n;
+	*p += n;
 	return 0;
 }
 
