@@ -121,8 +121,7 @@
 #define IMAP_BATCH_BYTES	(32UL * 1024 * 1024)
 
 /*
- * imapfetch: longest password or token line read from a file or command
- * (popd --hash-password reads at most this too).  OAuth2 access tokens
+ * imapfetch: longest password or token line read from a file or command.  OAuth2 access tokens
  * are long: Microsoft 365's are JWTs often over 2 KB, longer with many
  * group claims.  64 KB, a Linux pipe's default capacity, leaves room for
  * any token seen, and still bounds a command that prints garbage.  A
@@ -130,5 +129,12 @@
  * token of about 6 KB).
  */
 #define SECRET_MAX		65536
+
+/*
+ * popd --hash-password: the longest password a client can send.  "PASS "
+ * and the password fill one command line; a hash of a longer one would
+ * never match, so it is refused when made, not at the first login.
+ */
+#define POPD_PASSWORD_MAX	(POP3_LINE_MAX - 5)
 
 #endif

@@ -187,14 +187,15 @@ read_secret(const char *prompt, char *buf, size_t cap)
 int
 passwd_hash_main(void)
 {
-	char			 pw[SECRET_MAX], again[SECRET_MAX];
+	char			 pw[POPD_PASSWORD_MAX + 2];
+	char			 again[POPD_PASSWORD_MAX + 2];
 	char			 salt[CRYPT_GENSALT_OUTPUT_SIZE];
 	struct crypt_data	*cd;
 	const char		*out;
 
 	if (read_secret("Password: ", pw, sizeof(pw)) == -1)
-		fatalx(1, "no password read (or longer than %d bytes)",
-		    SECRET_MAX - 2);
+		fatalx(1, "no password read (or longer than %d bytes, the "
+		    "most a POP3 PASS line holds)", POPD_PASSWORD_MAX);
 	if (pw[0] == '\0')
 		fatalx(1, "empty password refused");
 	if (isatty(0)) {

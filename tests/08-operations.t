@@ -74,4 +74,13 @@ is "popd -t, maildrop's parent not writable: 78" "$?" 78
 check "...names the section and the directory" grep -q "\[alice\]: user $TUSER cannot use $T/drop" "$T/t.err"
 "$POPD" -t -u no-such-user-here -c "$T/etc/t.conf" 2>"$T/t.err"
 is "popd -t, no such service user: 78" "$?" 78
+# The longest password a PASS line holds is 250 octets: a hash of a longer
+# one could never be used, so --hash-password refuses it.
+p250=$(head -c 250 /dev/zero | tr '\0' a)
+check "popd --hash-password takes a 250-octet password" \
+    sh -c "printf '%s\n' '$p250' | '$POPD' --hash-password | grep -q '^\\\$y\\\$'"
+printf '%sa\n' "$p250" | "$POPD" --hash-password > "$T/hp.out" 2> "$T/hp.err"
+is "...and refuses 251 octets" "$?" 1
+check "...saying why" grep -q "longer than 250 bytes" "$T/hp.err"
+
 done_testing
