@@ -1,15 +1,20 @@
 /*
  * fixture.h: what the unit tests that touch files share: a way out, removal
- * of a temporary tree, and the wire size of a message computed the slow,
- * obvious way (to check common/wire.c against).  Header only.
+ * of a temporary tree, the wire size of a message computed the slow,
+ * obvious way (to check common/wire.c against), and an io reading a pipe
+ * as popd reads fd 0.  Header only.
  */
 #ifndef POPD_FIXTURE_H
 #define POPD_FIXTURE_H
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include "io.h"
 
 /* A test that cannot set itself up stops: exit 2, no TAP plan. */
 static inline void
@@ -52,5 +57,37 @@ ref_wire(const unsigned char *p, size_t len)
 		n += 2;			/* the CRLF owed at the end */
 	return n;
 }
+
+/*
+ * Sets io up to read a fresh pipe (its writes go to /dev/null); returns
+ * the pipe's write end, for the test to play the client with.
+ */
+static inline int
+pipe_io(struct io *io, int timeout_ms)
+{
+	int	p[2], null;
+
+	if (pipe(p) == -1 || (null = open("/dev/null", O_WRONLY)) == -1)
+		die("pipe");
+	io_init(io, p[0], null, timeout_ms);
+	return p[1];
+}
+
+static inline void
+pipe_io_close(struct io *io)
+{
+	close(io->rfd);
+	close(io->wfd);
+}
+
+/* Writes n bytes to fd, whole, or stops the test. */
+static inline void
+put_fd(int fd, const void *buf, size_t n)
+{
+	if (write(fd, buf, n) != (ssize_t)n)
+		die("write");
+}
+
+#define PUT(fd, lit)	put_fd(fd, lit, sizeof(lit) - 1)
 
 #endif

@@ -8,7 +8,6 @@
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "io.h"
 #include "tap.h"
 
@@ -25,38 +25,6 @@ static struct io	io;
 static char		line[CAP];
 static size_t		len;
 
-/* A fresh io reading a pipe; returns the pipe's write end. */
-static int
-open_io(int timeout_ms)
-{
-	int	p[2], null;
-
-	if (pipe(p) == -1 || (null = open("/dev/null", O_WRONLY)) == -1) {
-		perror("pipe");
-		exit(2);
-	}
-	io_init(&io, p[0], null, timeout_ms);
-	return p[1];
-}
-
-static void
-close_io(void)
-{
-	close(io.rfd);
-	close(io.wfd);
-}
-
-static void
-put(int fd, const void *buf, size_t n)
-{
-	if (write(fd, buf, n) != (ssize_t)n) {
-		perror("write");
-		exit(2);
-	}
-}
-
-#define PUT(fd, lit)	put(fd, lit, sizeof(lit) - 1)
-
 /* Writes n bytes of c, in pieces, from a child; returns its pid. */
 static pid_t
 child_put(int fd, const char *head, size_t n, char c, const char *tail)
@@ -65,19 +33,17 @@ child_put(int fd, const char *head, size_t n, char c, const char *tail)
 	size_t	k;
 	pid_t	pid;
 
-	if ((pid = fork()) == -1) {
-		perror("fork");
-		exit(2);
-	}
+	if ((pid = fork()) == -1)
+		die("fork");
 	if (pid > 0)
 		return pid;
 	memset(buf, c, sizeof(buf));
-	put(fd, head, strlen(head));
+	put_fd(fd, head, strlen(head));
 	for (; n > 0; n -= k) {
 		k = n < sizeof(buf) ? n : sizeof(buf);
-		put(fd, buf, k);
+		put_fd(fd, buf, k);
 	}
-	put(fd, tail, strlen(tail));
+	put_fd(fd, tail, strlen(tail));
 	_exit(0);
 }
 
@@ -91,7 +57,7 @@ getl(void)
 static void
 test_terminators(void)
 {
-	int	w = open_io(2000);
+	int	w = pipe_io(&io, 2000);
 
 	PUT(w, "USER alice\r\nNOOP\n\r\n\na\rb\r\n\r\r\nLAST");
 	is_int(getl(), IO_LINE, "a CRLF line");
@@ -114,47 +80,47 @@ test_terminators(void)
 	ok(io.eof, "...io.eof is set");
 	is_int(io.rbytes, 32, "rbytes counts every byte read");
 	is_int(getl(), IO_EOF, "and IO_EOF again");
-	close_io();
+	pipe_io_close(&io);
 
-	w = open_io(2000);
+	w = pipe_io(&io, 2000);
 	close(w);
 	is_int(getl(), IO_EOF, "EOF before any byte: IO_EOF");
-	close_io();
+	pipe_io_close(&io);
 }
 
 static void
 test_bounds(void)
 {
 	char	buf[1024];
-	int	w = open_io(2000);
+	int	w = pipe_io(&io, 2000);
 
 	memset(buf, 'a', sizeof(buf));
-	put(w, buf, 255);
+	put_fd(w, buf, 255);
 	PUT(w, "\r\n");
 	is_int(getl(), IO_LINE, "255 octets + CRLF: a line");
 	is_int(len, 255, "...of 255 octets");
 	ok(line[0] == 'a' && line[254] == 'a' && line[255] == '\0',
 	    "...whole and terminated");
 
-	put(w, buf, 255);
+	put_fd(w, buf, 255);
 	PUT(w, "\n");
 	is_int(getl(), IO_LINE, "255 octets + LF: a line");
 	is_int(len, 255, "...of 255 octets");
 
-	put(w, buf, 256);
+	put_fd(w, buf, 256);
 	PUT(w, "\r\nNEXT\r\n");
 	is_int(getl(), IO_LONG, "256 octets + CRLF: IO_LONG");
 	is_str(line, "", "...and no text");
 	is_int(getl(), IO_LINE, "the next line is read");
 	is_str(line, "NEXT", "...intact");
 
-	put(w, buf, 257);
+	put_fd(w, buf, 257);
 	PUT(w, "\nNEXT\n");
 	is_int(getl(), IO_LONG, "257 octets + LF: IO_LONG");
 	is_int(getl(), IO_LINE, "...then the next line");
 	is_str(line, "NEXT", "...intact");
 
-	put(w, buf, 256);
+	put_fd(w, buf, 256);
 	PUT(w, "\nNEXT\n");
 	/* 255 octets is the bound whatever ends the line, CRLF or LF. */
 	is_int(getl(), IO_LONG, "256 octets + LF: IO_LONG");
@@ -162,9 +128,9 @@ test_bounds(void)
 		getl();
 	is_str(line, "NEXT", "...then the next line");
 
-	put(w, buf, 1000);
+	put_fd(w, buf, 1000);
 	PUT(w, "\r\nNO\0OP\r\nX\0");
-	put(w, buf, 300);
+	put_fd(w, buf, 300);
 	PUT(w, "\r\nLAST\r\n");
 	is_int(getl(), IO_LONG, "1000 octets: IO_LONG");
 	is_int(getl(), IO_BADCHAR, "a NUL in a line: IO_BADCHAR");
@@ -172,14 +138,14 @@ test_bounds(void)
 	is_int(getl(), IO_LINE, "then the next line");
 	is_str(line, "LAST", "...intact");
 	close(w);
-	close_io();
+	pipe_io_close(&io);
 }
 
 /* 70,000 octets, more than a pipe holds: written by a child. */
 static void
 test_huge(void)
 {
-	int	w = open_io(5000), st;
+	int	w = pipe_io(&io, 5000), st;
 	pid_t	pid;
 
 	pid = child_put(w, "", 70000, 'x', "\r\nNEXT\r\n");
@@ -189,15 +155,15 @@ test_huge(void)
 	is_str(line, "NEXT", "...intact");
 	is_int(getl(), IO_EOF, "...then EOF");
 	waitpid(pid, &st, 0);
-	close_io();
+	pipe_io_close(&io);
 
-	w = open_io(5000);
+	w = pipe_io(&io, 5000);
 	pid = child_put(w, "", 70000, '\0', "\nNEXT\n");
 	close(w);
 	is_int(getl(), IO_LONG, "70,000 NULs: IO_LONG, once");
 	is_int(getl(), IO_LINE, "...then the next line");
 	waitpid(pid, &st, 0);
-	close_io();
+	pipe_io_close(&io);
 }
 
 /* A line written one byte at a time, with pauses: one line comes out. */
@@ -205,13 +171,13 @@ static void
 test_pieces(void)
 {
 	static const char	msg[] = "USER piecemeal\r\nNOOP\r\n";
-	int			w = open_io(5000), st;
+	int			w = pipe_io(&io, 5000), st;
 	size_t			i;
 	pid_t			pid;
 
 	if ((pid = fork()) == 0) {
 		for (i = 0; i < sizeof(msg) - 1; i++) {
-			put(w, msg + i, 1);
+			put_fd(w, msg + i, 1);
 			usleep(2000);
 		}
 		_exit(0);
@@ -223,7 +189,7 @@ test_pieces(void)
 	is_str(line, "NOOP", "...whole");
 	is_int(getl(), IO_EOF, "then EOF");
 	waitpid(pid, &st, 0);
-	close_io();
+	pipe_io_close(&io);
 }
 
 static void
@@ -231,7 +197,7 @@ test_timeout(void)
 {
 	struct timespec	t0, t1;
 	long		ms;
-	int		w = open_io(200);
+	int		w = pipe_io(&io, 200);
 
 	PUT(w, "NO");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -241,7 +207,7 @@ test_timeout(void)
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	ok(ms >= 190 && ms < 2000, "...after the timeout (200 ms)");
 	close(w);
-	close_io();
+	pipe_io_close(&io);
 }
 
 static void

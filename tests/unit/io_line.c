@@ -7,13 +7,13 @@
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "io.h"
 #include "iowait.h"
 #include "tap.h"
@@ -24,46 +24,14 @@ static struct io	io;
 static char		line[CAP];
 static size_t		len;
 
-/* A fresh io reading a pipe; returns the pipe's write end. */
-static int
-open_io(int timeout_ms)
-{
-	int	p[2], null;
-
-	if (pipe(p) == -1 || (null = open("/dev/null", O_WRONLY)) == -1) {
-		perror("pipe");
-		exit(2);
-	}
-	io_init(&io, p[0], null, timeout_ms);
-	return p[1];
-}
-
-static void
-close_io(void)
-{
-	close(io.rfd);
-	close(io.wfd);
-}
-
-static void
-put(int fd, const char *s)
-{
-	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s)) {
-		perror("write");
-		exit(2);
-	}
-}
-
 /* A child that writes s one byte every ms milliseconds. */
 static pid_t
 trickle(int fd, const char *s, int ms)
 {
 	pid_t	pid;
 
-	if ((pid = fork()) == -1) {
-		perror("fork");
-		exit(2);
-	}
+	if ((pid = fork()) == -1)
+		die("fork");
 	if (pid > 0)
 		return pid;
 	for (; *s != '\0'; s++) {
@@ -78,7 +46,7 @@ static void
 test_deadline(void)
 {
 	long long	t0, ms;
-	int		w = open_io(1000), st;
+	int		w = pipe_io(&io, 1000), st;
 	pid_t		pid;
 
 	/* Each byte within the 1 s wait, the line not within 600 ms. */
@@ -92,9 +60,9 @@ test_deadline(void)
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
 	close(w);
-	close_io();
+	pipe_io_close(&io);
 
-	w = open_io(1000);
+	w = pipe_io(&io, 1000);
 	pid = trickle(w, "NOOP\r\n", 20);
 	t0 = iow_now();
 	is_int(io_getline(&io, line, sizeof(line), &len, t0 + 2000), IO_LINE,
@@ -102,11 +70,11 @@ test_deadline(void)
 	is_str(line, "NOOP", "...intact");
 	waitpid(pid, &st, 0);
 	close(w);
-	close_io();
+	pipe_io_close(&io);
 
 	/* Pipelined: what is here already is served, deadline or not. */
-	w = open_io(1000);
-	put(w, "STAT\r\nLIST\r\n");
+	w = pipe_io(&io, 1000);
+	PUT(w, "STAT\r\nLIST\r\n");
 	is_int(io_getline(&io, line, sizeof(line), &len, iow_now() + 1000),
 	    IO_LINE, "two lines at once: the first");
 	is_int(io_getline(&io, line, sizeof(line), &len, iow_now() - 1),
@@ -115,16 +83,16 @@ test_deadline(void)
 	is_int(io_getline(&io, line, sizeof(line), &len, iow_now() - 1),
 	    IO_ERROR, "...then nothing more: the deadline holds");
 	close(w);
-	close_io();
+	pipe_io_close(&io);
 
 	/* No deadline (0): only the per-wait timeout, as before. */
-	w = open_io(200);
+	w = pipe_io(&io, 200);
 	t0 = iow_now();
 	is_int(io_getline(&io, line, sizeof(line), &len, 0), IO_ERROR,
 	    "no deadline: the per-wait timeout still ends a silent peer");
 	ok(iow_now() - t0 >= 190, "...after it");
 	close(w);
-	close_io();
+	pipe_io_close(&io);
 }
 
 /* 1 when the io's buffer holds s anywhere, consumed or not. */
@@ -137,9 +105,9 @@ in_rbuf(const char *s)
 static void
 test_wipe(void)
 {
-	int	w = open_io(1000);
+	int	w = pipe_io(&io, 1000);
 
-	put(w, "PASS hunter2-secret\r\nNOOP\r\n");
+	PUT(w, "PASS hunter2-secret\r\nNOOP\r\n");
 	is_int(io_getline(&io, line, sizeof(line), &len, 0), IO_LINE,
 	    "PASS and NOOP in one read: PASS");
 	is_str(line, "PASS hunter2-secret", "...the line");
@@ -151,17 +119,17 @@ test_wipe(void)
 	    "NOOP");
 	ok(!in_rbuf("NOOP"), "...wiped once read");
 	close(w);
-	close_io();
+	pipe_io_close(&io);
 
 	/* A line in two reads, and an overlong one: wiped all the same. */
-	w = open_io(1000);
-	put(w, "AUTH PLAIN AGFsaWNl");
-	put(w, "AHNlY3JldA==\r\n");
+	w = pipe_io(&io, 1000);
+	PUT(w, "AUTH PLAIN AGFsaWNl");
+	PUT(w, "AHNlY3JldA==\r\n");
 	is_int(io_getline(&io, line, sizeof(line), &len, 0), IO_LINE,
 	    "AUTH PLAIN in pieces");
 	ok(!in_rbuf("AHNlY3JldA"), "...its response wiped");
 	close(w);
-	close_io();
+	pipe_io_close(&io);
 }
 
 int
