@@ -227,3 +227,33 @@ for f in os.listdir(d):
 sys.exit(1 if bad else 0)
 PY
 }
+
+# lines_missing A B: the lines of file A that are not in file B.
+lines_missing() { sort "$1" > "$1.s"; sort "$2" > "$2.s"; comm -23 "$1.s" "$2.s"; }
+
+# check_invariants NAME DROP: what must hold after any imapfetch run,
+# faulty or not: nothing flagged on the server that is not in the
+# maildrop, nothing lost, nothing partial, foreign or twice in it.  Reads
+# the sha256 lists $T/corpus.h (every message put on the server),
+# $T/NAME.seen (flagged \Seen there), $T/NAME.unseen (there and neither
+# \Seen nor gone) and, when the caller made it, $T/NAME.deleted (flagged
+# \Deleted or expunged); writes the maildrop's as $T/NAME.drop.
+check_invariants() {
+	drop_hashes "$2" > "$T/$1.drop"
+	is "$1: flagged \\Seen on the server => in the maildrop" \
+	    "$(lines_missing "$T/$1.seen" "$T/$1.drop")" ""
+	if [ -f "$T/$1.deleted" ]; then
+		is "$1: deleted on the server => in the maildrop" \
+		    "$(lines_missing "$T/$1.deleted" "$T/$1.drop")" ""
+	fi
+	cat "$T/$1.drop" "$T/$1.unseen" > "$T/$1.kept"
+	is "$1: nothing lost (in the maildrop or unseen on the server)" \
+	    "$(lines_missing "$T/corpus.h" "$T/$1.kept")" ""
+	is "$1: no partial or foreign file in the maildrop" \
+	    "$(lines_missing "$T/$1.drop" "$T/corpus.h")" ""
+	is "$1: nothing twice in the maildrop" "$(uniq -d "$T/$1.drop")" ""
+	# A run cut before its first delivery may leave no Maildir at all.
+	if [ -d "$2/new" ]; then
+		check "$1: names in new/ match the files" check_names "$2"
+	fi
+}
