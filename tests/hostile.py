@@ -549,10 +549,12 @@ def brute(a):
 # ---- a large maildrop --------------------------------------------------
 
 def mkbig(md, n):
-    """n one-line messages; message i has mtime BASE + i (i = 0 oldest),
-    names in random order so that the directory order is not the age
-    order; ,S= and ,W= in every name (as imapfetch writes them), a quarter
-    in cur/.  The oldest 1,000 UIDLs go to md.oldest."""
+    """n empty messages (on a tmpfs an empty file takes an inode and no
+    page: 200,000 take ~200 MB, not 800).  Message i has mtime BASE + i (i
+    = 0 the oldest); they are made in random order, so that the directory
+    order is not the age order; ,S= and ,W= in every name (as imapfetch
+    writes them), a quarter in cur/.  The 1,000 oldest UIDLs, oldest
+    first, go to md.oldest."""
     for d in ("tmp", "new", "cur"):
         os.makedirs(os.path.join(md, d), exist_ok=True)
     rnd = random.Random(45)
@@ -561,19 +563,17 @@ def mkbig(md, n):
     oldest = []
     base = mkfixtures.BASE_MTIME
     for i in order:
-        body = b"Subject: %d\n\nx\n" % i
         uniq = "%d.M%06xP%dQ%d.big" % (base + i, rnd.getrandbits(24), i, i)
-        name = uniq + ",S=%d,W=%d" % (len(body), len(body) + 3)
+        name = uniq + ",S=0,W=0"
         folder = "new"
         if i % 4 == 0:
             folder, name = "cur", name + ":2,S"
         p = os.path.join(md, folder, name)
         fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        os.write(fd, body)
         os.utime(fd, (base + i, base + i))
         os.close(fd)
         if i < 1000:
-            oldest.append((i, uniq))
+            oldest.append((i, mkfixtures.uidl(name)))
     with open(md + ".oldest", "w") as fh:
         fh.write("".join(u + "\n" for _, u in sorted(oldest)))
 
