@@ -582,7 +582,7 @@ def bigdrop(a):
     """Login to the big maildrop; the session's peak memory (VmHWM) is read
     while it is live and written to --out for the shell to judge."""
     p = Pop(a.port, timeout=120)
-    g = p.line()
+    p.line()
     p.cmd("USER " + USER)
     t = time.monotonic()
     pw = p.cmd("PASS " + PASSWORD)
@@ -755,42 +755,35 @@ def special(a):
     p.close()
 
 
+# Each check's options: (name, type, default); no default: required.
+OPTIONS = {
+    "inuse": [("--port", int), ("--ppid", int), ("--maildrop", str),
+              ("--clients", int, 100), ("--messages", int), ("--dele", int, 10)],
+    "slowloris": [("--port", int), ("--tls-port", int), ("--ca", str),
+                  ("--ppid", int, []), ("--deadline", int), ("--log", str)],
+    "brute": [("--port", int), ("--ppid", int), ("--log", str),
+              ("--delay", float), ("--cap", int)],
+    "bigdrop": [("--port", int), ("--ppid", int), ("--maildrop", str),
+                ("--want", int), ("--out", str)],
+    "special": [("--port", int), ("--ppid", int), ("--maildrop", str)],
+}
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="what", required=True)
-    s = sub.add_parser("inuse")
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--ppid", type=int, required=True)
-    s.add_argument("--maildrop", required=True)
-    s.add_argument("--clients", type=int, default=100)
-    s.add_argument("--messages", type=int, required=True)
-    s.add_argument("--dele", type=int, default=10)
-    s = sub.add_parser("slowloris")
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--tls-port", type=int, required=True)
-    s.add_argument("--ca", required=True)
-    s.add_argument("--ppid", type=int, action="append", required=True)
-    s.add_argument("--deadline", type=int, required=True)
-    s.add_argument("--log", required=True)
-    s = sub.add_parser("brute")
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--ppid", type=int, required=True)
-    s.add_argument("--log", required=True)
-    s.add_argument("--delay", type=float, required=True)
-    s.add_argument("--cap", type=int, required=True)
     s = sub.add_parser("mkbig")
     s.add_argument("dir")
     s.add_argument("n", type=int)
-    s = sub.add_parser("bigdrop")
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--ppid", type=int, required=True)
-    s.add_argument("--maildrop", required=True)
-    s.add_argument("--want", type=int, required=True)
-    s.add_argument("--out", required=True)
-    s = sub.add_parser("special")
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--ppid", type=int, required=True)
-    s.add_argument("--maildrop", required=True)
+    for what, opts in OPTIONS.items():
+        s = sub.add_parser(what)
+        for o in opts:
+            if len(o) == 2:
+                s.add_argument(o[0], type=o[1], required=True)
+            elif isinstance(o[2], list):        # given once or more
+                s.add_argument(o[0], type=o[1], action="append", required=True)
+            else:
+                s.add_argument(o[0], type=o[1], default=o[2])
     a = ap.parse_args()
     if a.what == "mkbig":
         mkbig(a.dir, a.n)
