@@ -27,8 +27,13 @@ hserve() {
 	eval "$_pv=\$_port $_iv=\$!"
 	wait_listen "$_port"
 }
+# The sessions too: a popd that a regression made hang (on a FIFO, say)
+# would outlive its tcpserver.
 hserve_stop() {
-	for _p in $_hserve_pids; do kill "$_p" 2>/dev/null; wait "$_p" 2>/dev/null; done
+	for _p in $_hserve_pids; do
+		pkill -KILL -P "$_p" 2>/dev/null
+		kill "$_p" 2>/dev/null; wait "$_p" 2>/dev/null
+	done
 	_hserve_pids=""
 	true
 }
