@@ -143,7 +143,7 @@ serve() {
 	case $1 in
 	socket-activate) $_su systemd-socket-activate -a --inetd -l "127.0.0.1:$2" \
 	    "$POPD" -e -c "$3" >>"$T/popd.log" 2>&1 </dev/null & ;;
-	tcpserver) $_su tcpserver -q 127.0.0.1 "$2" \
+	tcpserver) $_su tcpserver -q -HRl0 127.0.0.1 "$2" \
 	    "$POPD" -e -c "$3" >>"$T/popd.log" 2>&1 </dev/null & ;;
 	*) return 1 ;;
 	esac
