@@ -45,13 +45,14 @@ enum type {
 	T_DURATION,	/* seconds, with an optional s/m/h/d */
 	T_SIZE,		/* bytes, with an optional K/M/G */
 	T_ENUM,		/* one of choices, stored as its index */
-	T_LIST		/* mailboxes: a comma-separated list */
+	T_LIST,		/* mailboxes: a comma-separated list */
+	T_NETS		/* proxy-trusted: networks, comma-separated */
 };
 
 enum key_id {
 	K_TLS_CERT, K_TLS_KEY, K_TLS_OCSP_STAPLE, K_METRICS_FILE,
 	K_PLAINTEXT_AUTH, K_AUTH_FAILURE_DELAY, K_IDLE_TIMEOUT,
-	K_MAX_MESSAGES, K_IMAP_TIMEOUT, K_WATCH_INTERVAL,
+	K_MAX_MESSAGES, K_IMAP_TIMEOUT, K_WATCH_INTERVAL, K_PROXY_TRUSTED,
 	K_PASSWORD, K_MAILDROP, K_IMAP_HOST, K_IMAP_PORT, K_IMAP_TLS,
 	K_IMAP_USER, K_IMAP_PASSWORD_FILE, K_IMAP_PASSWORD_COMMAND,
 	K_IMAP_OAUTH2_COMMAND, K_IMAP_PASSWORD, K_IMAP_CA_FILE, K_MAILBOXES,
@@ -113,6 +114,8 @@ static const struct key keys[NKEYS] = {
 	    G(imap_timeout), A(imap_timeout), 1, 3600 },
 	[K_WATCH_INTERVAL] = { "watch-interval", SC_BOTH, T_DURATION,
 	    G(watch_interval), A(watch_interval), 1, 86400 },
+	[K_PROXY_TRUSTED] = { "proxy-trusted", SC_GLOBAL, T_NETS,
+	    G(proxy_trusted), NOFF },
 	[K_PASSWORD] = { "password", SC_SECTION, T_HASH, NOFF, A(password) },
 	[K_MAILDROP] = { "maildrop", SC_SECTION, T_PATH, NOFF, A(maildrop) },
 	[K_IMAP_HOST] = { "imap-host", SC_SECTION, T_HOST, NOFF,
@@ -350,6 +353,54 @@ set_list(struct parser *p, const struct key *k, const char *val)
 	return bad(p, k, val, "empty mailbox name");
 }
 
+/* Leading and trailing blanks of [s, s + n) dropped; its new length. */
+static size_t
+trim(const char **s, size_t n)
+{
+	while (n > 0 && blank(**s))
+		(*s)++, n--;
+	while (n > 0 && blank((*s)[n - 1]))
+		n--;
+	return n;
+}
+
+/*
+ * "10.0.0.0/8, 2001:db8::/32": every item a network, none empty, at most
+ * PROXY_TRUSTED_MAX.  The hint names the item at fault.
+ */
+static int
+set_nets(struct parser *p, const struct key *k, const char *val)
+{
+	struct conf	*c = p->c;
+	const char	*s = val, *e, *why;
+	char		 item[CONF_LINE_MAX + 1], si[SHOW_MAX + 4], hint[160];
+	size_t		 n;
+
+	c->nproxy_trusted = 0;
+	for (;; s = e + 1) {
+		e = s + strcspn(s, ",");
+		n = trim(&s, (size_t)(e - s));
+		memcpy(item, s, n);
+		item[n] = '\0';
+		if (n == 0)
+			why = "empty item";
+		else if (c->nproxy_trusted == PROXY_TRUSTED_MAX)
+			why = "too many networks";
+		else if (proxy_net_parse(item,
+		    &c->proxy_trusted[c->nproxy_trusted], &why) == 0)
+			why = NULL;
+		if (why != NULL) {
+			c->nproxy_trusted = 0;
+			snprintf(hint, sizeof(hint), "\"%s\": %s",
+			    show(item, si), why);
+			return bad(p, k, val, hint);
+		}
+		c->nproxy_trusted++;
+		if (*e == '\0')
+			return 0;
+	}
+}
+
 /* Checks val for key k and stores it at field. */
 static int
 set_value(struct parser *p, const struct key *k, void *field,
@@ -383,6 +434,8 @@ set_value(struct parser *p, const struct key *k, void *field,
 		return set_enum(p, k, field, val);
 	case T_LIST:
 		return set_list(p, k, val);
+	case T_NETS:
+		return set_nets(p, k, val);
 	case T_STRING:
 		break;
 	}
@@ -804,6 +857,82 @@ conf_load(struct conf *c, const char *path, conf_errfn err, void *arg)
 	return p.nerr;
 }
 
+/* The prefix: 1..3 decimal digits, no sign, no leading zero, <= max. */
+static int
+parse_prefix(const char *s, unsigned max, unsigned *out)
+{
+	size_t		 n = strlen(s);
+	unsigned	 v = 0;
+
+	if (n == 0 || n > 3 || strspn(s, "0123456789") != n ||
+	    (n > 1 && s[0] == '0'))
+		return -1;
+	for (; *s != '\0'; s++)
+		v = v * 10 + (unsigned)(*s - '0');
+	if (v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+proxy_net_parse(const char *s, struct proxy_net *out, const char **why)
+{
+	static const unsigned char	 mapped[12] = { [10] = 0xff, [11] = 0xff };
+	char				 a[INET6_ADDRSTRLEN + 1];
+	const char			*slash = strchr(s, '/');
+	size_t				 alen, i, octets;
+	unsigned			 bits;
+
+	memset(out, 0, sizeof(*out));
+	alen = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	*why = "not an IPv4 or IPv6 address";
+	if (alen == 0 || alen >= sizeof(a))
+		return -1;
+	memcpy(a, s, alen);
+	a[alen] = '\0';
+	if (inet_pton(AF_INET, a, out->addr) == 1)
+		out->family = AF_INET;
+	else if (inet_pton(AF_INET6, a, out->addr) == 1)
+		out->family = AF_INET6;
+	else
+		return -1;
+	bits = out->family == AF_INET ? 32 : 128;
+	out->prefix = bits;
+	*why = out->family == AF_INET ? "prefix length not 0..32" :
+	    "prefix length not 0..128";
+	if (slash != NULL && parse_prefix(slash + 1, bits, &out->prefix) == -1)
+		return -1;
+	octets = bits / 8;
+	for (i = 0; i < octets; i++)
+		if (out->addr[i] & (i * 8 >= out->prefix ? 0xff :
+		    i * 8 + 8 > out->prefix ?
+		    0xff >> (out->prefix - i * 8) : 0)) {
+			*why = "address bits set past the prefix length";
+			return -1;
+		}
+	/* ::ffff:10.0.0.0/104 is 10.0.0.0/8: peers are matched as IPv4. */
+	if (out->family == AF_INET6 && out->prefix >= 96 &&
+	    memcmp(out->addr, mapped, sizeof(mapped)) == 0) {
+		out->family = AF_INET;
+		memmove(out->addr, out->addr + 12, 4);
+		memset(out->addr + 4, 0, 12);
+		out->prefix -= 96;
+	}
+	*why = NULL;
+	return 0;
+}
+
+void
+proxy_net_format(const struct proxy_net *n, char *buf, size_t len)
+{
+	char	a[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(n->family, n->addr, a, sizeof(a)) == NULL)
+		snprintf(a, sizeof(a), "?");
+	snprintf(buf, len, "%s/%u", a, n->prefix);
+}
+
 /* One value as the parser reads it back: quoted when it must be. */
 static void
 dump_string(FILE *f, const char *v)
@@ -844,6 +973,23 @@ dump_list(FILE *f, const struct key *k, const struct account *a)
 	free(v);
 }
 
+/* proxy-trusted = a, b: the networks as proxy_net_parse reads them. */
+static void
+dump_nets(FILE *f, const struct key *k, const struct conf *c)
+{
+	char	buf[INET6_ADDRSTRLEN + 8];
+	size_t	i;
+
+	if (c->nproxy_trusted == 0)
+		return;
+	fprintf(f, "%s = ", k->name);
+	for (i = 0; i < c->nproxy_trusted; i++) {
+		proxy_net_format(&c->proxy_trusted[i], buf, sizeof(buf));
+		fprintf(f, "%s%s", i ? ", " : "", buf);
+	}
+	fputc('\n', f);
+}
+
 /* One key (field: where its value is), when set. */
 static void
 dump_key(FILE *f, const struct key *k, const char *field)
@@ -880,7 +1026,9 @@ conf_dump(const struct conf *c, FILE *f)
 	size_t			 i, k;
 
 	for (k = 0; k < NKEYS; k++)
-		if (keys[k].goff != NOFF)
+		if (keys[k].type == T_NETS)
+			dump_nets(f, &keys[k], c);
+		else if (keys[k].goff != NOFF)
 			dump_key(f, &keys[k], (const char *)c + keys[k].goff);
 	for (i = 0; i < c->naccounts; i++) {
 		a = &c->accounts[i];

@@ -21,6 +21,16 @@ enum imap_tls { IT_IMPLICIT, IT_STARTTLS, IT_NONE, IT_NONE_I_KNOW };
 enum fetch_what { FW_UNSEEN, FW_ALL };
 enum after_fetch { AF_SEEN, AF_DELETE, AF_NONE };
 
+/*
+ * A network of proxy-trusted: family AF_INET (4 octets of addr used) or
+ * AF_INET6 (16), in network order, with every bit past prefix zero.
+ */
+struct proxy_net {
+	int		 family;
+	unsigned char	 addr[16];
+	unsigned	 prefix;
+};
+
 /* One [NAME] section: a POP3 user, its maildrop and its IMAP account. */
 struct account {
 	char		 name[CONF_NAME_MAX + 1];
@@ -63,6 +73,9 @@ struct conf {
 	unsigned	 max_messages;		/* default POPD_MAX_MESSAGES */
 	unsigned	 imap_timeout;		/* default IMAP_TIMEOUT */
 	unsigned	 watch_interval;	/* default IMAP_WATCH_INTERVAL */
+	/* popd: peers that must send a PROXY header; none by default */
+	struct proxy_net proxy_trusted[PROXY_TRUSTED_MAX];
+	size_t		 nproxy_trusted;
 
 	struct account	*accounts;		/* in file order */
 	size_t		 naccounts;
@@ -101,6 +114,21 @@ int	conf_valid_name(const char *s);
  * secrets show as "(hidden)".
  */
 void	conf_dump(const struct conf *c, FILE *f);
+
+/*
+ * Parses one network of proxy-trusted: "ADDRESS/PREFIX", or an ADDRESS
+ * alone for that host (/32, /128).  Strict: an address inet_pton(3)
+ * takes, a prefix of decimal digits without sign or leading zero, no
+ * more than the family's bits, and no bit set in the address past it
+ * ("10.1.0.0/8" is refused: a typo must not widen the trust).  An
+ * IPv4-mapped IPv6 network of prefix 96 or more is stored as the IPv4
+ * network it is.  0, or -1 with *why (a static phrase).
+ */
+int	proxy_net_parse(const char *s, struct proxy_net *out,
+	    const char **why);
+
+/* Writes n as proxy_net_parse reads it back ("10.0.0.0/8") into buf. */
+void	proxy_net_format(const struct proxy_net *n, char *buf, size_t len);
 
 /* Frees everything conf_load allocated; *c is zeroed. */
 void	conf_free(struct conf *c);

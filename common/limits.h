@@ -75,6 +75,23 @@
  * refused with [SYS/PERM] rather than exhausting memory. */
 #define MAILDIR_MAX_ENTRIES	1000000
 
+/*
+ * PROXY protocol (HAProxy's proxy-protocol.txt), from a trusted balancer.
+ * Section 2.1: a v1 header is one line "of at most 107 characters"
+ * including the CRLF.  Section 2.2: a v2 header is 16 octets and a length
+ * of at most 65535 more (addresses and TLVs); balancers add a few hundred
+ * octets of TLVs at most (TLS details, an SNI, a unique ID of 128, a cloud
+ * endpoint ID), so a longer declared length is refused, never read.
+ * The header is sent at once on connect: it must come whole within
+ * PROXY_TIMEOUT seconds.  proxy-trusted names at most PROXY_TRUSTED_MAX
+ * networks.
+ */
+#define PROXY_V1_MAX		107
+#define PROXY_V2_LEN_MAX	2048
+#define PROXY_HDR_MAX		(16 + PROXY_V2_LEN_MAX)
+#define PROXY_TIMEOUT		5
+#define PROXY_TRUSTED_MAX	64
+
 /* TLS: seconds allowed for a handshake. */
 #define TLS_HANDSHAKE_TIMEOUT	30
 
