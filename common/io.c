@@ -169,6 +169,19 @@ io_getline(struct io *io, char *buf, size_t cap, size_t *lenp,
 	return bad ? IO_BADCHAR : IO_LINE;
 }
 
+int
+io_preload(struct io *io, const void *buf, size_t len)
+{
+	if (len > sizeof(io->rbuf) - io->rlen)
+		return -1;
+	memmove(io->rbuf, io->rbuf + io->rpos, io->rlen - io->rpos);
+	io->rlen -= io->rpos;
+	io->rpos = 0;
+	memcpy(io->rbuf + io->rlen, buf, len);
+	io->rlen += len;
+	return 0;
+}
+
 size_t
 io_pending(const struct io *io)
 {

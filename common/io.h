@@ -54,6 +54,13 @@ void	io_init(struct io *, int rfd, int wfd, int timeout_ms);
 int	io_getline(struct io *, char *buf, size_t cap, size_t *len,
 	    long long deadline);
 
+/*
+ * Puts len bytes (at most IO_RBUF_SIZE) in the read buffer as if they
+ * had been read but not counted: the client's bytes another process read
+ * before it handed the connection over.  0, or -1 when they do not fit.
+ */
+int	io_preload(struct io *, const void *, size_t len);
+
 /* Bytes received but not yet consumed (the STLS injection check). */
 size_t	io_pending(const struct io *);
 

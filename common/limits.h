@@ -92,6 +92,20 @@
 #define PROXY_TIMEOUT		5
 #define PROXY_TRUSTED_MAX	64
 
+/*
+ * popd: largest TLS certificate chain, key or OCSP staple the privileged
+ * process reads and hands to the pre-authentication one (popd/chan.h).  A
+ * chain of four RSA-4096 certificates is about 8 KB.
+ */
+#define POPD_PEM_MAX		(64 * 1024)
+
+/*
+ * popd: the privileged process waits for the pre-authentication one at
+ * most the pre-authentication time, a TLS handshake, the failure delays
+ * and this many seconds more; past that it ends the connection.
+ */
+#define POPD_PREAUTH_SLACK	10
+
 /* TLS: seconds allowed for a handshake. */
 #define TLS_HANDSHAKE_TIMEOUT	30
 

@@ -46,9 +46,8 @@ cmd_user(struct session *s, char *arg)
 	return r_ok(s, "Send PASS");
 }
 
-/* The common end of PASS and AUTH PLAIN. */
-static int
-login(struct session *s, const char *user, const char *pass)
+int
+auth_verify(struct session *s, const char *user, const char *pass)
 {
 	const struct account	*a;
 	char			 safe[CONF_NAME_MAX + 1];
@@ -56,29 +55,53 @@ login(struct session *s, const char *user, const char *pass)
 	a = conf_valid_name(user) ? conf_account(s->conf, user) : NULL;
 	if (passwd_check(s->conf, a, pass)) {
 		s->acct = a;
-		s->have_user = 0;
 		if (maildrop_open(s) != POP_OK) {
 			s->acct = NULL;
-			return POP_ERR;
+			return LOGIN_REFUSED;
 		}
-		s->state = S_TRANS;
-		return r_ok(s, "%s has %zu messages", a->name, s->nmsgs);
+		return LOGIN_OK;
 	}
-	s->have_user = 0;
-	/* Kept for the session's log line (AUTH PLAIN has no USER). */
-	if (user != s->user)
-		snprintf(s->user, sizeof(s->user), "%s", user);
 	log_sanitize(safe, sizeof(safe), user);
 	/* Fixed format for fail2ban: "auth failed user=X addr=Y". */
 	log_warnx("auth failed user=%s addr=%s", safe, s->peer);
 	if (s->conf->auth_failure_delay > 0)
 		sleep(s->conf->auth_failure_delay);
-	if (++s->auth_failures >= POPD_AUTH_TRIES) {
+	return ++s->auth_failures >= POPD_AUTH_TRIES ? LOGIN_CLOSE :
+	    LOGIN_FAIL;
+}
+
+int
+auth_welcome(struct session *s)
+{
+	s->state = S_TRANS;
+	return r_ok(s, "%s has %zu messages", s->acct->name, s->nmsgs);
+}
+
+/* The common end of PASS and AUTH PLAIN. */
+static int
+login(struct session *s, const char *user, const char *pass)
+{
+	int	r;
+
+	s->have_user = 0;
+	/* Kept for the session's log line (AUTH PLAIN has no USER). */
+	if (user != s->user)
+		snprintf(s->user, sizeof(s->user), "%s", user);
+	switch ((r = s->verify(s, s->user, pass))) {
+	case LOGIN_OK:
+		/* Handed over: the privileged process answers. */
+		return s->state == S_HANDOVER ? POP_NONE : auth_welcome(s);
+	case LOGIN_REFUSED:
+		return POP_ERR;
+	case LOGIN_ABORT:
+		return POP_CLOSE;
+	case LOGIN_CLOSE:
 		s->end = "too many auth failures";
 		r_err(s, "AUTH", "Authentication failed, closing");
 		return POP_CLOSE;
+	default:
+		return r_err(s, "AUTH", "Authentication failed");
 	}
-	return r_err(s, "AUTH", "Authentication failed");
 }
 
 static int

@@ -1,7 +1,10 @@
 /*
  * popd: a POP3 server for one connection on fds 0/1, spawned per connection
- * by systemd (Accept=yes), xinetd or tcpserver.  Options, setup, one call.
+ * by systemd (Accept=yes), xinetd or tcpserver.  Options, setup, the fork
+ * into the privileged and the pre-authentication process (chan.h).
  */
+#include <sys/socket.h>
+
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,14 +13,11 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include <tls.h>
-
+#include "chan.h"
 #include "check.h"
-#include "conf.h"
-#include "confload.h"
+#include "io.h"
 #include "log.h"
 #include "session.h"
-#include "tlsconf.h"
 #include "util.h"
 
 static void
@@ -30,83 +30,33 @@ usage(void)
 	exit(EX_USAGE);
 }
 
-static void
-err_syslog(void *arg, const char *file, int line, const char *msg)
-{
-	(void)arg;
-	if (line > 0)
-		log_warnx("%s:%d: %s", file, line, msg);
-	else
-		log_warnx("%s: %s", file, msg);
-}
-
-/* Greets with an error and ends: the client must not hang on us. */
-static int
-refuse(struct io *io, const char *why)
-{
-	io_puts(io, "-ERR [SYS/TEMP] ");
-	io_puts(io, why);
-	io_puts(io, "\r\n");
-	io_flush(io);
-	return EX_TEMPFAIL;
-}
-
-/* popd --tls: the handshake comes before the greeting.  0, or -1 logged. */
-static int
-handshake(struct session *s)
-{
-	const char	*why = NULL;
-
-	if (io_start_tls(&s->io, s->tls_ctx, &why) == -1) {
-		log_warnx("tls handshake failed addr=%s: %s", s->peer,
-		    why != NULL ? why : "unknown error");
-		io_close(&s->io);
-		return -1;
-	}
-	s->tls = 1;
-	return 0;
-}
-
+/*
+ * One connection: the channel, then the fork, before the configuration
+ * is read, so that the pre-authentication process (net.c) never had a
+ * password hash in its memory; the parent (priv.c) reads it.
+ */
 static int
 serve(const char *path, int implicit_tls, int verbose)
 {
-	struct conf	 c;
-	struct session	 s;
-	struct tls	*ctx = NULL;
-	char		 err[256];
-	int		 rc = EX_CONFIG;
+	char	peer[64];
+	int	sv[2], loopback;
+	pid_t	pid;
 
 	/* A peer that vanished must cost a failed write, not the process. */
 	signal(SIGPIPE, SIG_IGN);
 	io_nodelay(0);
 	io_nodelay(1);
-	if (confload(&c, path, geteuid(), err_syslog, NULL) != 0) {
-		/* Under --tls the client awaits a handshake: say nothing. */
-		if (!implicit_tls) {
-			io_init(&s.io, 0, 1, 10000);
-			rc = refuse(&s.io, "Server configuration error");
-		}
-		goto done;
+	peer_lookup(0, peer, sizeof(peer), &loopback);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		fatal(EX_OSERR, "socketpair");
+	if ((pid = fork()) == -1)
+		fatal(EX_OSERR, "fork");
+	if (pid == 0) {
+		close(sv[0]);
+		net_main(sv[1], peer, loopback, implicit_tls, verbose);
 	}
-	/* Key and chain are read now, before the first client byte. */
-	if ((c.tls_cert != NULL || implicit_tls) &&
-	    (ctx = tlsconf_server(&c, err, sizeof(err))) == NULL) {
-		log_warnx("tls: %s%s", err, implicit_tls ? "" : "; STLS disabled");
-		if (implicit_tls)
-			goto done;
-	}
-	session_init(&s, &c, ctx);
-	s.verbose = verbose;
-	io_init(&s.io, 0, 1, (int)c.idle_timeout * 1000);
-	peer_lookup(0, s.peer, sizeof(s.peer), &s.loopback);
-	if (implicit_tls && handshake(&s) == -1)
-		rc = EX_PROTOCOL;
-	else
-		rc = session_run(&s);
-done:
-	tls_free(ctx);
-	conf_free(&c);
-	return rc;
+	close(sv[1]);
+	return priv_main(sv[0], pid, path, peer, implicit_tls, verbose);
 }
 
 int

@@ -27,6 +27,8 @@ session_init(struct session *s, const struct conf *conf, struct tls *ctx)
 	s->tls_ctx = ctx;
 	s->state = S_AUTH;
 	s->mdfd = s->lockfd = s->arg_fd = -1;
+	s->chan = -1;
+	s->verify = auth_verify;
 	s->end = "eof";
 	/* An admin's shorter idle-timeout bounds the login phase too. */
 	if (conf->idle_timeout < preauth)
@@ -147,9 +149,8 @@ lookup(const struct command *t, const char *name)
 	return NULL;
 }
 
-/* Writes the reply of outcome r; 0, or -1 when the session must end. */
-static int
-send_reply(struct session *s, int r)
+int
+session_reply(struct session *s, int r)
 {
 	struct io	*io = &s->io;
 
@@ -245,15 +246,15 @@ static int
 step(struct session *s, int r, char *line)
 {
 	if (r == IO_EOF || r == IO_ERROR)
-		return send_reply(s, session_read_failed(s, r));
+		return session_reply(s, session_read_failed(s, r));
 	if (preauth_exhausted(s))
-		return send_reply(s, POP_CLOSE);
+		return session_reply(s, POP_CLOSE);
 	if (r == IO_LONG)
-		return send_reply(s, bad_command(s, "Line too long"));
+		return session_reply(s, bad_command(s, "Line too long"));
 	if (r == IO_BADCHAR)
-		return send_reply(s, bad_command(s,
+		return session_reply(s, bad_command(s,
 		    "Invalid character in command"));
-	return send_reply(s, dispatch(s, line));
+	return session_reply(s, dispatch(s, line));
 }
 
 static void
@@ -280,17 +281,23 @@ line_buffered(const struct io *io)
 	return memchr(io->rbuf + io->rpos, '\n', io->rlen - io->rpos) != NULL;
 }
 
-int
-session_run(struct session *s)
+void
+session_greet(struct session *s)
+{
+	io_puts(&s->io, "+OK popd ready\r\n");
+}
+
+void
+session_loop(struct session *s)
 {
 	char	line[POP3_LINE_MAX + 2];
 	size_t	len;
 	int	r;
 
-	io_puts(&s->io, "+OK popd ready\r\n");
-	while (s->state != S_DONE) {
+	while (s->state == S_AUTH || s->state == S_TRANS) {
 		if (!line_buffered(&s->io) && io_flush(&s->io) == -1) {
 			s->end = "write error";
+			s->state = S_DONE;
 			break;
 		}
 		r = io_getline(&s->io, line, sizeof(line), &len,
@@ -299,10 +306,23 @@ session_run(struct session *s)
 			s->state = S_DONE;
 		explicit_bzero(line, sizeof(line));
 	}
+}
+
+void
+session_end(struct session *s)
+{
 	io_flush(&s->io);
 	if (s->mdfd != -1)
 		maildrop_close(s);
 	io_close(&s->io);
 	session_log(s);
+}
+
+int
+session_run(struct session *s)
+{
+	session_greet(s);
+	session_loop(s);
+	session_end(s);
 	return 0;
 }

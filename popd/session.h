@@ -18,7 +18,16 @@
 
 struct tls;
 
-enum state { S_AUTH, S_TRANS, S_DONE };
+/* S_HANDOVER: the pre-authentication process saw a login succeed and
+ * hands the session to the privileged one (net.c). */
+enum state { S_AUTH, S_TRANS, S_HANDOVER, S_DONE };
+
+/* How a login attempt ended: the verify hook's result (and chan.h's) */
+#define LOGIN_OK	0	/* authenticated, the maildrop open */
+#define LOGIN_FAIL	1	/* wrong user or password */
+#define LOGIN_CLOSE	2	/* wrong, and the last try */
+#define LOGIN_REFUSED	3	/* right, but the maildrop: reply set */
+#define LOGIN_ABORT	4	/* cannot be checked: reply set, end */
 
 /* Handler outcomes */
 #define POP_OK		0	/* +OK reply (and body, if set) */
@@ -50,6 +59,13 @@ struct session {
 	long long		 preauth_deadline;	/* iow_now() time */
 	unsigned		 preauth_commands;
 	const struct account	*acct;		/* set once authenticated */
+	/*
+	 * Checks a login, LOGIN_*: auth_verify here (the default), or
+	 * net.c's, which asks the privileged process over chan.
+	 */
+	int			(*verify)(struct session *, const char *user,
+				    const char *pass);
+	int			 chan;
 
 	/* TRANSACTION: the snapshot taken at login */
 	int			 mdfd, lockfd;
@@ -84,8 +100,16 @@ extern const struct command trans_commands[];	/* trans.c */
 /* session.c */
 /* Sets up a session; the pre-authentication time starts now. */
 void	session_init(struct session *, const struct conf *, struct tls *);
-/* Runs the session to its end and logs it.  Returns the exit code. */
+/* Greets, runs the session to its end and logs it (one process).  0. */
 int	session_run(struct session *);
+/* Queues the greeting. */
+void	session_greet(struct session *);
+/* Reads and answers commands while the state is S_AUTH or S_TRANS. */
+void	session_loop(struct session *);
+/* Flushes, closes the maildrop and the connection, logs the session. */
+void	session_end(struct session *);
+/* Writes the reply of handler outcome r; 0, or -1: the session ends. */
+int	session_reply(struct session *, int r);
 int	r_ok(struct session *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	r_err(struct session *, const char *code, const char *, ...)
@@ -104,6 +128,16 @@ int	capa_body(struct session *);
 int	cmd_capa(struct session *, char *);
 /* 1 when USER/PASS/AUTH may be used now (plaintext-auth policy). */
 int	session_plain_ok(const struct session *);
+
+/* auth.c */
+/*
+ * Checks user and password against s->conf (passwd_check); on success
+ * opens the maildrop (s->acct, the snapshot), on failure logs the
+ * fail2ban line, waits auth-failure-delay and counts.  LOGIN_*.
+ */
+int	auth_verify(struct session *, const char *user, const char *pass);
+/* After LOGIN_OK: TRANSACTION state, and the "+OK N messages" reply. */
+int	auth_welcome(struct session *);
 
 /* maildrop.c */
 /* Opens, locks and scans the account's maildrop.  POP_OK or POP_ERR (reply

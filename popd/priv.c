@@ -1,0 +1,271 @@
+/*
+ * priv.c: the privileged process, popd's first one.  It reads the
+ * configuration (every user's password hash) and the TLS files, sends the
+ * pre-authentication process only what it needs (chan.h), then checks
+ * the logins it forwards: passwd_check, the fail2ban line, the delay, the
+ * count of failures, the maildrop opened and locked.  After a login it
+ * wipes the hashes, confines itself to the one maildrop (sandbox_session)
+ * and runs the TRANSACTION state: on fds 0/1, or over the channel when
+ * the pre-authentication process relays TLS.  It writes the session's one
+ * log line, and ends after the pre-authentication process, so that a
+ * supervisor sees the connection end when the last byte has gone.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "chan.h"
+#include "confload.h"
+#include "iowait.h"
+#include "log.h"
+#include "sandbox.h"
+#include "session.h"
+#include "tlsconf.h"
+
+/* The end reasons net may report (session.c, auth.c, net.c): what it
+ * says goes into the log only when it is one of these. */
+static const char *const ends[] = {
+	"eof", "read error", "write error", "login timeout", "idle timeout",
+	"too many bad commands", "too many commands before login", "quit",
+	"too many auth failures", "data after STLS", "tls handshake failed",
+	"internal error",
+};
+
+static void
+err_syslog(void *arg, const char *file, int line, const char *msg)
+{
+	(void)arg;
+	if (line > 0)
+		log_warnx("%s:%d: %s", file, line, msg);
+	else
+		log_warnx("%s: %s", file, msg);
+}
+
+/* Waits for net; its exit code, or EX_SOFTWARE when it was killed. */
+static int
+reap(pid_t net)
+{
+	int	status;
+
+	while (waitpid(net, &status, 0) == -1)
+		if (errno != EINTR)
+			return EX_SOFTWARE;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	log_warnx("pre-authentication process killed by signal %d",
+	    WTERMSIG(status));
+	return EX_SOFTWARE;
+}
+
+/* CHAN_INIT: the settings and TLS material net needs.  0 or -1. */
+static int
+send_init(int chan, const struct conf *c, int implicit_tls)
+{
+	static unsigned char	 buf[CHAN_MSG_MAX];
+	struct chanmsg		 m;
+	struct tls_pem		 p = { NULL, NULL, NULL, 0, 0, 0 };
+	char			 err[256];
+	int			 r;
+
+	/* Read here, as net can open no file.  Before the first byte. */
+	if ((c->tls_cert != NULL || implicit_tls) &&
+	    tlsconf_read(c, &p, err, sizeof(err)) == -1) {
+		log_warnx("tls: %s%s", err, implicit_tls ? "" :
+		    "; STLS disabled");
+		if (implicit_tls)
+			return -1;
+	}
+	chan_msg_init(&m, buf, sizeof(buf));
+	chan_put_u32(&m, (uint32_t)c->plaintext_auth);
+	chan_put_u32(&m, c->idle_timeout);
+	chan_put_str(&m, p.cert, p.certlen);
+	chan_put_str(&m, p.key, p.keylen);
+	chan_put_str(&m, p.staple, p.staplelen);
+	r = chan_send(chan, CHAN_INIT, &m);
+	explicit_bzero(buf, m.len);
+	tlsconf_pem_free(&p);
+	return r;
+}
+
+/* CHAN_AUTH: checks the login, answers.  The LOGIN_* result, or -1. */
+static int
+serve_auth(struct session *s, struct chanmsg *m)
+{
+	char		 user[POP3_LINE_MAX + 1], pass[POP3_LINE_MAX + 1];
+	unsigned char	 abuf[2 * CHAN_TEXT_MAX + 64];
+	struct chanmsg	 a;
+	int		 r = -1;
+
+	chan_get_str(m, user, POP3_LINE_MAX);
+	chan_get_str(m, pass, POP3_LINE_MAX);
+	if (chan_msg_done(m) == -1)
+		log_warnx("channel: bad AUTH message addr=%s", s->peer);
+	else
+		r = auth_verify(s, user, pass);
+	explicit_bzero(pass, sizeof(pass));
+	explicit_bzero(m->buf, m->len);
+	if (r == -1)
+		return -1;
+	chan_msg_init(&a, abuf, sizeof(abuf));
+	chan_put_u32(&a, (uint32_t)r);
+	if (r == LOGIN_REFUSED && s->code != NULL) {
+		chan_put_str(&a, s->code, strnlen(s->code, CHAN_TEXT_MAX));
+		chan_put_str(&a, s->reply, strnlen(s->reply, CHAN_TEXT_MAX));
+	} else {
+		chan_put_str(&a, "", 0);
+		chan_put_str(&a, "", 0);
+	}
+	if (chan_send(s->chan, CHAN_ANSWER, &a) == -1)
+		return -1;
+	return r;
+}
+
+/* CHAN_END: the session's log line for a connection without a login. */
+static void
+log_end(struct session *s, struct chanmsg *m)
+{
+	char	end[CHAN_TEXT_MAX + 1];
+	size_t	i;
+
+	s->tls = chan_get_u32(m) != 0;
+	s->io.rbytes = chan_get_u64(m);
+	s->io.wbytes = chan_get_u64(m);
+	chan_get_str(m, end, CHAN_TEXT_MAX);
+	chan_get_str(m, s->user, POP3_LINE_MAX);
+	s->end = "?";
+	for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)
+		if (strcmp(end, ends[i]) == 0)
+			s->end = ends[i];
+	if (chan_msg_done(m) == -1)
+		log_warnx("channel: bad END message addr=%s", s->peer);
+	session_end(s);
+}
+
+/* Every password hash and inline secret of c, wiped: a session needs none. */
+static void
+wipe_secrets(struct conf *c)
+{
+	struct account	*a;
+	size_t		 i;
+
+	for (i = 0; i < c->naccounts; i++) {
+		a = &c->accounts[i];
+		if (a->password != NULL)
+			explicit_bzero(a->password, strlen(a->password));
+		if (a->imap_password != NULL)
+			explicit_bzero(a->imap_password,
+			    strlen(a->imap_password));
+	}
+}
+
+/*
+ * CHAN_HANDOVER: the session goes on here, confined to its maildrop.
+ * Returns when it is over.
+ */
+static void
+take_over(struct session *s, struct conf *c, struct chanmsg *m)
+{
+	unsigned long long	 in, out;
+	const void		*rest;
+	size_t			 n;
+	int			 tls;
+
+	tls = chan_get_u32(m) != 0;
+	in = chan_get_u64(m);
+	out = chan_get_u64(m);
+	rest = chan_get_bytes(m, IO_RBUF_SIZE, &n);
+	if (chan_msg_done(m) == -1) {
+		log_warnx("channel: bad HANDOVER message addr=%s", s->peer);
+		s->end = "internal error";
+		session_end(s);
+		return;
+	}
+	/* Plain: the connection is ours now; TLS: net relays it. */
+	if (tls)
+		io_init(&s->io, s->chan, s->chan, (int)c->idle_timeout * 1000);
+	else
+		io_init(&s->io, 0, 1, (int)c->idle_timeout * 1000);
+	(void)io_preload(&s->io, rest, n);
+	explicit_bzero(m->buf, m->len);
+	s->tls = tls;
+	s->io.rbytes = in;
+	s->io.wbytes = out;
+	wipe_secrets(c);
+	sandbox_session(s->acct->maildrop);
+	session_reply(s, auth_welcome(s));
+	session_loop(s);
+	session_end(s);
+}
+
+int
+priv_main(int chan, pid_t net, const char *path, const char *peer,
+    int implicit_tls, int verbose)
+{
+	static unsigned char	 buf[IO_RBUF_SIZE + 2 * POP3_LINE_MAX + 64];
+	struct chanmsg		 m;
+	struct conf		 c;
+	struct session		 s;
+	long long		 deadline;
+	int			 type, r, rc;
+
+	if (confload(&c, path, geteuid(), err_syslog, NULL) != 0) {
+		/* Under --tls the client awaits a handshake: say nothing. */
+		if (!implicit_tls) {
+			io_init(&s.io, 0, 1, 10000);
+			io_puts(&s.io, "-ERR [SYS/TEMP] Server configuration "
+			    "error\r\n");
+			io_flush(&s.io);
+		}
+		close(chan);
+		reap(net);
+		conf_free(&c);
+		return implicit_tls ? EX_CONFIG : EX_TEMPFAIL;
+	}
+	session_init(&s, &c, NULL);
+	s.chan = chan;
+	s.verbose = verbose;
+	snprintf(s.peer, sizeof(s.peer), "%s", peer);
+	/* The fds are net's until a plain handover; io counts its bytes. */
+	io_init(&s.io, -1, -1, 0);
+	/* net keeps its own deadlines; this bounds a net that would not. */
+	deadline = iow_now() + 1000LL * (POPD_PREAUTH_TIMEOUT +
+	    TLS_HANDSHAKE_TIMEOUT + POPD_AUTH_TRIES * c.auth_failure_delay +
+	    POPD_PREAUTH_SLACK);
+	rc = send_init(chan, &c, implicit_tls) == -1 ? EX_CONFIG : 0;
+	chan_msg_init(&m, buf, sizeof(buf));
+	while (rc == 0) {
+		if ((type = chan_recv(chan, &m, deadline)) == CHAN_AUTH &&
+		    s.auth_failures < POPD_AUTH_TRIES && s.acct == NULL) {
+			if ((r = serve_auth(&s, &m)) == -1)
+				break;
+			if (r == LOGIN_OK)
+				deadline = 0;	/* net hands over at once */
+			continue;
+		}
+		if (type == CHAN_HANDOVER && s.acct != NULL) {
+			take_over(&s, &c, &m);
+		} else if (type == CHAN_END && s.acct == NULL)
+			log_end(&s, &m);
+		else if (type == -1 && errno == ETIMEDOUT) {
+			log_warnx("pre-authentication process overran its "
+			    "deadlines addr=%s", peer);
+			kill(net, SIGKILL);
+		} else if (type != -1)
+			log_warnx("channel: unexpected message %d addr=%s",
+			    type, peer);
+		break;
+	}
+	if (s.mdfd != -1)
+		maildrop_close(&s);
+	if (s.chan != -1)
+		close(s.chan);
+	r = reap(net);
+	conf_free(&c);
+	return rc != 0 ? rc : r;
+}
