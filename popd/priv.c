@@ -169,7 +169,7 @@ wipe_secrets(struct conf *c)
  * Returns when it is over.
  */
 static void
-take_over(struct session *s, struct conf *c, struct chanmsg *m)
+take_over(struct session *s, struct conf *c, struct chanmsg *m, pid_t *net)
 {
 	unsigned long long	 in, out;
 	const void		*rest;
@@ -186,11 +186,16 @@ take_over(struct session *s, struct conf *c, struct chanmsg *m)
 		session_end(s);
 		return;
 	}
-	/* Plain: the connection is ours now; TLS: net relays it. */
+	/* Plain: the connection is ours now, net exits; TLS: it relays. */
 	if (tls)
 		io_init(&s->io, s->chan, s->chan, (int)c->idle_timeout * 1000);
-	else
+	else {
 		io_init(&s->io, 0, 1, (int)c->idle_timeout * 1000);
+		close(s->chan);
+		s->chan = -1;
+		(void)reap(*net);
+		*net = -1;
+	}
 	(void)io_preload(&s->io, rest, n);
 	explicit_bzero(m->buf, m->len);
 	s->tls = tls;
@@ -249,7 +254,7 @@ priv_main(int chan, pid_t net, const char *path, const char *peer,
 			continue;
 		}
 		if (type == CHAN_HANDOVER && s.acct != NULL) {
-			take_over(&s, &c, &m);
+			take_over(&s, &c, &m, &net);
 		} else if (type == CHAN_END && s.acct == NULL)
 			log_end(&s, &m);
 		else if (type == -1 && errno == ETIMEDOUT) {
@@ -265,7 +270,7 @@ priv_main(int chan, pid_t net, const char *path, const char *peer,
 		maildrop_close(&s);
 	if (s.chan != -1)
 		close(s.chan);
-	r = reap(net);
+	r = net != -1 ? reap(net) : 0;
 	conf_free(&c);
 	return rc != 0 ? rc : r;
 }
