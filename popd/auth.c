@@ -200,7 +200,9 @@ cmd_stls(struct session *s, char *arg)
 	    io_flush(&s->io) == -1)
 		return POP_FAIL;
 	if (io_start_tls(&s->io, s->tls_ctx, &why) == -1) {
-		log_warnx("tls handshake failed addr=%s: %s", s->peer,
+		/* Logged with the session's line, by the process that
+		 * writes it. */
+		snprintf(s->tls_error, sizeof(s->tls_error), "%s",
 		    why != NULL ? why : "unknown error");
 		s->end = "tls handshake failed";
 		return POP_FAIL;

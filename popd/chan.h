@@ -37,7 +37,11 @@
  *   net -> priv	or, when the session ends before a login: CHAN_END:
  *			u32 tls, u64 bytes in, u64 bytes out, str why it
  *			ended, str the user named (at most POP3_LINE_MAX),
- *			for the session's log line, which priv writes.
+ *			str why a TLS handshake failed (empty: none; at
+ *			most 127), u32 1 for a session line (0: the --tls
+ *			handshake failed, no session began): priv writes
+ *			the log lines, as the main process, which a
+ *			supervisor's journal can still tell apart.
  */
 #ifndef POPD_CHAN_H
 #define POPD_CHAN_H

@@ -110,9 +110,10 @@ net_verify(struct session *s, const char *user, const char *pass)
 	return r;
 }
 
-/* CHAN_HANDOVER or CHAN_END: what the privileged process logs. */
+/* CHAN_HANDOVER or CHAN_END: what the privileged process logs (with
+ * the session's line or, session_line 0, only a handshake failure). */
 static int
-report(struct session *s, uint32_t type)
+report(struct session *s, uint32_t type, int session_line)
 {
 	unsigned char	buf[IO_RBUF_SIZE + 2 * POP3_LINE_MAX + 64];
 	struct chanmsg	m;
@@ -128,6 +129,8 @@ report(struct session *s, uint32_t type)
 	else {
 		chan_put_str(&m, s->end, strlen(s->end));
 		chan_put_str(&m, s->user, strlen(s->user));
+		chan_put_str(&m, s->tls_error, strlen(s->tls_error));
+		chan_put_u32(&m, (uint32_t)session_line);
 	}
 	r = chan_send(s->chan, type, &m);
 	explicit_bzero(buf, sizeof(buf));
@@ -202,8 +205,11 @@ net_main(int chan, const char *peer, int loopback, int implicit_tls,
 	sandbox_net();
 	if (implicit_tls) {
 		if (io_start_tls(&s.io, ctx, &why) == -1) {
-			log_warnx("tls handshake failed addr=%s: %s", s.peer,
+			/* priv logs why, and no session line (none began). */
+			snprintf(s.tls_error, sizeof(s.tls_error), "%s",
 			    why != NULL ? why : "unknown error");
+			s.end = "tls handshake failed";
+			(void)report(&s, CHAN_END, 0);
 			io_close(&s.io);
 			_exit(EX_PROTOCOL);
 		}
@@ -212,11 +218,11 @@ net_main(int chan, const char *peer, int loopback, int implicit_tls,
 	session_greet(&s);
 	session_loop(&s);
 	if (s.state == S_HANDOVER) {
-		if (report(&s, CHAN_HANDOVER) == 0 && s.tls)
+		if (report(&s, CHAN_HANDOVER, 1) == 0 && s.tls)
 			relay(&s);
 	} else {
 		io_flush(&s.io);
-		(void)report(&s, CHAN_END);
+		(void)report(&s, CHAN_END, 1);
 	}
 	io_close(&s.io);
 	/* _exit: nothing is buffered, and no handler may run here. */

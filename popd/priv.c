@@ -130,21 +130,30 @@ serve_auth(struct session *s, struct chanmsg *m)
 static void
 log_end(struct session *s, struct chanmsg *m)
 {
-	char	end[CHAN_TEXT_MAX + 1];
-	size_t	i;
+	char	 end[CHAN_TEXT_MAX + 1];
+	size_t	 i;
+	uint32_t line;
 
 	s->tls = chan_get_u32(m) != 0;
 	s->io.rbytes = chan_get_u64(m);
 	s->io.wbytes = chan_get_u64(m);
 	chan_get_str(m, end, CHAN_TEXT_MAX);
 	chan_get_str(m, s->user, POP3_LINE_MAX);
+	chan_get_str(m, s->tls_error, sizeof(s->tls_error) - 1);
+	line = chan_get_u32(m);
 	s->end = "?";
 	for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)
 		if (strcmp(end, ends[i]) == 0)
 			s->end = ends[i];
-	if (chan_msg_done(m) == -1)
+	if (chan_msg_done(m) == -1) {
 		log_warnx("channel: bad END message addr=%s", s->peer);
-	session_end(s);
+		return;
+	}
+	if (line)
+		session_end(s);
+	else if (s->tls_error[0] != '\0')
+		log_warnx("tls handshake failed addr=%s: %s", s->peer,
+		    s->tls_error);
 }
 
 /* Every password hash and inline secret of c, wiped: a session needs none. */

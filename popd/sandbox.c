@@ -75,8 +75,8 @@ landlock(const char *dir, int scope)
 	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0,
 	    LANDLOCK_CREATE_RULESET_VERSION);
 	if (abi < 1) {
-		log_warnx("sandbox: no Landlock (%s): files are not confined",
-		    errno == ENOSYS ? "kernel older than 5.13" :
+		log_warn("sandbox: no Landlock (%s): files are not confined",
+		    errno == ENOSYS ? "kernel older than 5.13, or filtered" :
 		    errno == EOPNOTSUPP ? "disabled at boot" :
 		    "forbidden by a system call filter");
 		return -1;

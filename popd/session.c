@@ -262,6 +262,9 @@ session_log(struct session *s)
 {
 	char	user[CONF_NAME_MAX + 1];
 
+	if (s->tls_error[0] != '\0')
+		log_warnx("tls handshake failed addr=%s: %s", s->peer,
+		    s->tls_error);
 	log_sanitize(user, sizeof(user), s->acct != NULL ? s->acct->name :
 	    s->user[0] != '\0' ? s->user : "-");
 	log_info("session user=%s addr=%s tls=%s auth=%s retr=%u dele=%u "

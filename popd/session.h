@@ -86,6 +86,7 @@ struct session {
 	unsigned		 nretr, ndele;	/* RETRs; files removed */
 	unsigned long long	 retr_bytes;	/* octets of RETRs, as LIST counts */
 	const char		*end;		/* why it ended */
+	char			 tls_error[128];	/* why a handshake failed */
 	int			 verbose;
 };
 

@@ -250,6 +250,12 @@ diag "live session: $unit, pid $pid"
 is "session runs as popd" "$(echo "$st" | awk '/^Uid:/ {print $2}')" "$(nsx id -u popd)"
 is "session: seccomp filter (Seccomp: 2)" "$(echo "$st" | awk '/^Seccomp:/ {print $2}')" 2
 is "session: NoNewPrivs" "$(echo "$st" | awk '/^NoNewPrivs:/ {print $2}')" 1
+# popd's own layer inside the unit's: the pre-authentication child has
+# systemd's filter and popd's (popd/sandbox.c), and Landlock went in.
+child=$(nsx cat "/proc/$pid/task/$pid/children" 2>/dev/null | awk '{print $1}')
+nf=$(echo "$st" | awk '/^Seccomp_filters:/ {print $2}')
+is "session: the pre-auth child has popd's seccomp filter over the unit's" \
+    "$(nsx cat "/proc/${child:-0}/status" 2>/dev/null | awk '/^Seccomp_filters:/ {print $2}')" $((nf + 1))
 is "session: no capabilities (CapBnd)" "$(echo "$st" | awk '/^CapBnd:/ {print $2}')" 0000000000000000
 check "session: own mount namespace" test "$(nsx readlink /proc/$pid/ns/mnt)" != "$(nsx readlink /proc/1/ns/mnt)"
 check "session: own network namespace (PrivateNetwork)" test "$(nsx readlink /proc/$pid/ns/net)" != "$(nsx readlink /proc/1/ns/net)"
@@ -344,6 +350,8 @@ nsx journalctl -q -o cat -u 'pop3s@*' > "$T/pop3s.journal"
 check "journalctl -u 'pop3s@*': alice's session line" \
     grep -q '^session user=alice addr=[^ ]* tls=yes auth=ok retr=25 ' "$T/pop3s.journal"
 diag "$(grep -h '^session ' "$T/popd.journal" "$T/pop3s.journal" | head -n 3)"
+is "journal: popd's sandbox went in whole (no 'sandbox:' line)" \
+    "$(cat "$T/popd.journal" "$T/pop3s.journal" | grep -c 'sandbox:')" 0
 # A failed login: the line fail2ban reads, with the jail's journalmatch
 # (units/fail2ban/popd.conf), as fail2ban's systemd backend builds it
 # ("HOST popd[PID]: MESSAGE"), matched by the shipped failregex.
