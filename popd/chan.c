@@ -26,6 +26,8 @@ put(struct chanmsg *m, const void *p, size_t n)
 		m->bad = 1;
 		return;
 	}
+	if (n == 0)
+		return;		/* p may be NULL: an unset TLS file */
 	memcpy(m->buf + m->len, p, n);
 	m->len += n;
 }

@@ -40,6 +40,18 @@ struct ll_ruleset {
 	uint64_t	fs, net, scoped;
 };
 
+/*
+ * LeakSanitizer reads /proc/PID/task and maps at exit: a sanitizer build
+ * may read /proc too (it is a test build, never deployed).
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZER_PROC	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZER_PROC	1
+#endif
+#endif
+
 /* Rights granted under the maildrop: not EXECUTE, MAKE_CHAR, MAKE_SOCK,
  * MAKE_FIFO, MAKE_BLOCK, MAKE_SYM, IOCTL_DEV. */
 #define LL_MAILDROP	(LANDLOCK_ACCESS_FS_WRITE_FILE | \
@@ -58,6 +70,23 @@ basics(void)
 	tzset();
 }
 
+/* Adds a rule to ruleset fd: rights under dir. */
+static void
+allow(int fd, const char *dir, uint64_t rights)
+{
+	struct landlock_path_beneath_attr	 pb;
+	int					 pfd;
+
+	if ((pfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		fatal(EX_OSERR, "sandbox: %s", dir);
+	pb.allowed_access = rights;
+	pb.parent_fd = pfd;
+	if (syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &pb,
+	    0) == -1)
+		fatal(EX_OSERR, "sandbox: landlock_add_rule %s", dir);
+	close(pfd);
+}
+
 /*
  * A ruleset handling all the rights the running kernel knows (net and
  * scope too when scope is set); with a rule granting dir's tree
@@ -67,10 +96,9 @@ basics(void)
 static int
 landlock(const char *dir, int scope)
 {
-	struct ll_ruleset			 rs = { 0, 0, 0 };
-	struct landlock_path_beneath_attr	 pb;
-	size_t					 size = sizeof(rs.fs);
-	int					 abi, fd, pfd;
+	struct ll_ruleset	 rs = { 0, 0, 0 };
+	size_t			 size = sizeof(rs.fs);
+	int			 abi, fd;
 
 	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0,
 	    LANDLOCK_CREATE_RULESET_VERSION);
@@ -100,14 +128,11 @@ landlock(const char *dir, int scope)
 	    -1)
 		fatal(EX_OSERR, "sandbox: landlock_create_ruleset");
 	if (dir != NULL) {
-		if ((pfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
-			fatal(EX_OSERR, "sandbox: %s", dir);
-		pb.allowed_access = LL_MAILDROP & rs.fs;
-		pb.parent_fd = pfd;
-		if (syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH,
-		    &pb, 0) == -1)
-			fatal(EX_OSERR, "sandbox: landlock_add_rule %s", dir);
-		close(pfd);
+		allow(fd, dir, LL_MAILDROP & rs.fs);
+#ifdef SANITIZER_PROC
+		allow(fd, "/proc", LANDLOCK_ACCESS_FS_READ_FILE |
+		    LANDLOCK_ACCESS_FS_READ_DIR);
+#endif
 	}
 	if (syscall(SYS_landlock_restrict_self, fd, 0) == -1)
 		fatal(EX_OSERR, "sandbox: landlock_restrict_self");
