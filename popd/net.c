@@ -142,7 +142,10 @@ report(struct session *s, uint32_t type, int session_line)
 /*
  * The session's plaintext between the TLS connection and the channel,
  * until either ends.  Writes to the client wait as the io does (its
- * timeout); the privileged process keeps the idle timeout of reads.
+ * timeout); the privileged process keeps the idle timeout of reads.  One
+ * direction at a time: a client that pipelines more than the channel's
+ * socket buffers hold (hundreds of KB) without reading its replies stalls
+ * both ways until a timeout, as it would stall a one-process popd.
  */
 static void
 relay(struct session *s)

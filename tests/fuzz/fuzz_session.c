@@ -13,6 +13,9 @@
  *	carol	password "secret", a maildrop that cannot be created
  *	dave	password "secret", an empty maildrop
  * Hashes are sha512-crypt with rounds=1000, auth-failure-delay = 0.
+ * The session runs in one process, as popd's two (popd/chan.h) do
+ * between them: logins go to auth_verify, the default verify hook, which
+ * is what the privileged process calls for each CHAN_AUTH.
  * Per input: a new session; alice's Maildir is put back as it was when a
  * login may have changed it (QUIT after DELE or RETR).  Checked after each
  * session: the maildrop is closed and no descriptor was left open.
