@@ -92,3 +92,48 @@ for (name, kind), v in sorted(total.items()):
           " best %.2f, mean %.2f)" % (name, kind, v[len(v) // 2], rounds,
                                        n // rounds, v[0], sum(v) / len(v)))
 PY
+
+# CPU time per session (user + system, the pre-auth child's included:
+# wait4 counts the children a process reaped), which the machine's other
+# load does not change as it changes the clock: popd run directly on a
+# socketpair, N sessions each.
+_su=""
+[ "$(id -u)" -ne 0 ] || _su="setpriv --reuid=$TUSER --regid=$TUSER --init-groups --"
+python3 - "$N" "$T/popd.conf" "$_su" $bins <<'PY'
+import os, socket, ssl, sys
+n, conf, su, bins = int(sys.argv[1]), sys.argv[2], sys.argv[3].split(), sys.argv[4:]
+T = os.path.dirname(conf)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+cpu = {}
+# Alternating, session by session: drifting load weighs on all alike.
+for _ in range(n):
+    for b in bins:
+        for kind in ("plain", "TLS"):
+            ours, theirs = socket.socketpair()
+            argv = su + ["%s/popd.%s" % (T, b), "-e", "-c", conf] + \
+                (["--tls"] if kind == "TLS" else [])
+            pid = os.fork()
+            if pid == 0:
+                os.dup2(theirs.fileno(), 0)
+                os.dup2(theirs.fileno(), 1)
+                fd = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(fd, 2)
+                os.execvp(argv[0], argv)
+            theirs.close()
+            s = ctx.wrap_socket(ours, server_hostname="x") if kind == "TLS" else ours
+            f = s.makefile("rb")
+            f.readline()
+            s.sendall(b"USER alice\r\nPASS secret\r\nSTAT\r\nQUIT\r\n")
+            for _ in range(4):
+                f.readline()
+            f.close()
+            s.close()
+            _, _, ru = os.wait4(pid, 0)
+            cpu.setdefault((b, kind), []).append(ru.ru_utime + ru.ru_stime)
+for (b, kind), v in sorted(cpu.items()):
+    v.sort()
+    print("popd %-3s %-5s: %.2f ms CPU per session (user+sys; mean of %d, "
+          "median %.2f)" % (b, kind, sum(v) * 1000 / n, n, v[n // 2] * 1000))
+PY
