@@ -6,7 +6,8 @@
 # a file or make a socket (gdb makes it call open(2) and socket(2)).
 # After login, the process serving the session cannot open a file in
 # another user's maildrop or the configuration, but can in its own; it
-# holds no hash any more.  Both processes are not dumpable, so gdb and
+# holds no hash any more.  When the pre-auth process dies, popd ends.
+# Both processes are not dumpable, so gdb and
 # /proc/PID/mem need root.
 . tests/lib.sh
 need python3 gdb openssl
@@ -194,8 +195,30 @@ def session(tls):
        "exit %r" % p.returncode, *log.splitlines())
 
 
+def crash():
+    """The pre-auth process dies: the parent ends too, and says so."""
+    p, s, f = start(False)
+    f.readline()
+    time.sleep(0.1)
+    kids = children(p.pid)
+    if kids:
+        os.kill(kids[0], 9)
+    try:
+        p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    log = p.stderr.read().decode()
+    rest = f.read()
+    ok(p.returncode == 70 and "killed by signal 9" in log and rest == b"",
+       "pre-auth process killed: popd ends (70), logs it, the client "
+       "sees the connection close", "exit %r" % p.returncode,
+       *log.splitlines())
+
+
 session(False)
 session(True)
+crash()
 PY
 if [ "$(id -u)" -eq 0 ]; then
 	run="setpriv --reuid=$TUSER --regid=$TUSER --init-groups -- $POPD"
