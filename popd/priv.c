@@ -49,7 +49,7 @@ err_syslog(void *arg, const char *file, int line, const char *msg)
 
 /* Waits for net; its exit code, or EX_SOFTWARE when it was killed. */
 static int
-reap(pid_t net)
+reap(pid_t net, const char *peer)
 {
 	int	status;
 
@@ -58,8 +58,8 @@ reap(pid_t net)
 			return EX_SOFTWARE;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
-	log_warnx("pre-authentication process killed by signal %d",
-	    WTERMSIG(status));
+	log_warnx("pre-authentication process killed by signal %d addr=%s",
+	    WTERMSIG(status), peer);
 	return EX_SOFTWARE;
 }
 
@@ -202,7 +202,7 @@ take_over(struct session *s, struct conf *c, struct chanmsg *m, pid_t *net)
 		io_init(&s->io, 0, 1, (int)c->idle_timeout * 1000);
 		close(s->chan);
 		s->chan = -1;
-		(void)reap(*net);
+		(void)reap(*net, s->peer);
 		*net = -1;
 	}
 	(void)io_preload(&s->io, rest, n);
@@ -237,7 +237,7 @@ priv_main(int chan, pid_t net, const char *path, const char *peer,
 			io_flush(&s.io);
 		}
 		close(chan);
-		reap(net);
+		reap(net, peer);
 		conf_free(&c);
 		return implicit_tls ? EX_CONFIG : EX_TEMPFAIL;
 	}
@@ -258,8 +258,6 @@ priv_main(int chan, pid_t net, const char *path, const char *peer,
 		    s.auth_failures < POPD_AUTH_TRIES && s.acct == NULL) {
 			if ((r = serve_auth(&s, &m)) == -1)
 				break;
-			if (r == LOGIN_OK)
-				deadline = 0;	/* net hands over at once */
 			continue;
 		}
 		if (type == CHAN_HANDOVER && s.acct != NULL) {
@@ -270,7 +268,9 @@ priv_main(int chan, pid_t net, const char *path, const char *peer,
 			log_warnx("pre-authentication process overran its "
 			    "deadlines addr=%s", peer);
 			kill(net, SIGKILL);
-		} else if (type != -1)
+		} else if (type == -1 && errno != 0)
+			log_warn("channel: addr=%s", peer);
+		else if (type != -1)
 			log_warnx("channel: unexpected message %d addr=%s",
 			    type, peer);
 		break;
@@ -279,7 +279,7 @@ priv_main(int chan, pid_t net, const char *path, const char *peer,
 		maildrop_close(&s);
 	if (s.chan != -1)
 		close(s.chan);
-	r = net != -1 ? reap(net) : 0;
+	r = net != -1 ? reap(net, peer) : 0;
 	conf_free(&c);
 	return rc != 0 ? rc : r;
 }
