@@ -17,9 +17,15 @@
  *			u32 idle-timeout, then the TLS material read by priv
  *			(net may open no file): str certificate chain PEM,
  *			str key PEM, str OCSP staple (DER), each at most
- *			POPD_PEM_MAX, empty when not configured.  No message
+ *			POPD_PEM_MAX, empty when not configured; u32 1 when
+ *			the peer is in proxy-trusted (its PROXY header must
+ *			come first), else 0.  No message
  *			at all (end of file): the configuration is bad, priv
  *			has answered the client; net exits.
+ *   net -> priv	CHAN_PEER, at most once, before any other: str the
+ *			client's address from a PROXY header (at most
+ *			INET6_ADDRSTRLEN), u32 1 when it is a loopback one.
+ *			priv logs it from then on, as the client's.
  *   net -> priv	CHAN_AUTH: str user, str password, each at most
  *			POP3_LINE_MAX; for PASS and AUTH PLAIN, after net
  *			has written every reply before it.
@@ -37,9 +43,10 @@
  *   net -> priv	or, when the session ends before a login: CHAN_END:
  *			u32 tls, u64 bytes in, u64 bytes out, str why it
  *			ended, str the user named (at most POP3_LINE_MAX),
- *			str why a TLS handshake failed (empty: none; at
- *			most 127), u32 1 for a session line (0: the --tls
- *			handshake failed, no session began): priv writes
+ *			str why the TLS handshake or the PROXY header
+ *			failed (empty: neither; at most 127), u32 1 for a
+ *			session line (0: none began, the --tls handshake or
+ *			the PROXY header failed): priv writes
  *			the log lines, as the main process, which a
  *			supervisor's journal can still tell apart.
  */
@@ -58,7 +65,8 @@ enum chan_type {
 	CHAN_AUTH,
 	CHAN_ANSWER,
 	CHAN_HANDOVER,
-	CHAN_END
+	CHAN_END,
+	CHAN_PEER
 };
 
 /* Longest response code or reply text in CHAN_ANSWER, and end reason. */

@@ -24,7 +24,9 @@
 
 #include "chan.h"
 #include "conf.h"
+#include "iowait.h"
 #include "log.h"
+#include "proxy.h"
 #include "sandbox.h"
 #include "session.h"
 #include "tlsconf.h"
@@ -34,7 +36,8 @@ static const char *const codes[] = { "IN-USE", "SYS/TEMP", "SYS/PERM" };
 
 /* CHAN_INIT into c (the settings) and a TLS context, when configured. */
 static int
-init(int chan, struct conf *c, struct tls **ctx, int implicit_tls)
+init(int chan, struct conf *c, struct tls **ctx, int implicit_tls,
+    int *proxy)
 {
 	static unsigned char	 buf[CHAN_MSG_MAX];
 	struct chanmsg		 m;
@@ -52,6 +55,7 @@ init(int chan, struct conf *c, struct tls **ctx, int implicit_tls)
 	p.cert = (uint8_t *)chan_get_bytes(&m, POPD_PEM_MAX, &p.certlen);
 	p.key = (uint8_t *)chan_get_bytes(&m, POPD_PEM_MAX, &p.keylen);
 	p.staple = (uint8_t *)chan_get_bytes(&m, POPD_PEM_MAX, &p.staplelen);
+	*proxy = chan_get_u32(&m) != 0;
 	if (chan_msg_done(&m) == -1 || c->plaintext_auth > PA_ALWAYS) {
 		log_warnx("channel: bad INIT message");
 		rc = -1;
@@ -65,6 +69,32 @@ init(int chan, struct conf *c, struct tls **ctx, int implicit_tls)
 		rc = -1;	/* priv said why */
 	explicit_bzero(buf, m.len);
 	return rc;
+}
+
+/*
+ * The balancer's PROXY header, before any other byte: the client it names
+ * is the one for tls-or-loopback here and for the logs there (CHAN_PEER).
+ * 0, or -1 with the reason in s->tls_error.
+ */
+static int
+proxied(struct session *s)
+{
+	unsigned char		buf[INET6_ADDRSTRLEN + 32];
+	struct chanmsg		m;
+	struct proxy_hdr	h;
+
+	if (proxy_read(&s->io, &h, iow_now() + PROXY_TIMEOUT * 1000LL) == -1) {
+		snprintf(s->tls_error, sizeof(s->tls_error), "%s", h.reason);
+		return -1;
+	}
+	if (h.local)
+		return 0;	/* a balancer's own check: its address stays */
+	snprintf(s->peer, sizeof(s->peer), "%s", h.addr);
+	s->loopback = h.loopback;
+	chan_msg_init(&m, buf, sizeof(buf));
+	chan_put_str(&m, h.addr, strlen(h.addr));
+	chan_put_u32(&m, (uint32_t)h.loopback);
+	return chan_send(s->chan, CHAN_PEER, &m);
 }
 
 /* The verify hook: asks the privileged process (CHAN_AUTH, CHAN_ANSWER). */
@@ -195,8 +225,9 @@ net_main(int chan, const char *peer, int loopback, int implicit_tls,
 	struct session	 s;
 	struct tls	*ctx = NULL;
 	const char	*why = NULL;
+	int		 proxy = 0;
 
-	if (init(chan, &c, &ctx, implicit_tls) == -1)
+	if (init(chan, &c, &ctx, implicit_tls, &proxy) == -1)
 		_exit(EX_CONFIG);
 	session_init(&s, &c, ctx);
 	s.verify = net_verify;
@@ -206,6 +237,12 @@ net_main(int chan, const char *peer, int loopback, int implicit_tls,
 	snprintf(s.peer, sizeof(s.peer), "%s", peer);
 	io_init(&s.io, 0, 1, (int)c.idle_timeout * 1000);
 	sandbox_net();
+	if (proxy && proxied(&s) == -1) {
+		s.end = "proxy header refused";
+		(void)report(&s, CHAN_END, 0);
+		io_close(&s.io);
+		_exit(EX_PROTOCOL);
+	}
 	if (implicit_tls) {
 		if (io_start_tls(&s.io, ctx, &why) == -1) {
 			/* priv logs why, and no session line (none began). */

@@ -10,6 +10,7 @@
  * log line, and ends after the pre-authentication process, so that a
  * supervisor sees the connection end when the last byte has gone.
  */
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include "confload.h"
 #include "iowait.h"
 #include "log.h"
+#include "proxy.h"
 #include "sandbox.h"
 #include "session.h"
 #include "tlsconf.h"
@@ -34,7 +36,7 @@ static const char *const ends[] = {
 	"eof", "read error", "write error", "login timeout", "idle timeout",
 	"too many bad commands", "too many commands before login", "quit",
 	"too many auth failures", "data after STLS", "tls handshake failed",
-	"internal error",
+	"internal error", "proxy header refused",
 };
 
 static void
@@ -63,6 +65,19 @@ reap(pid_t net, const char *peer)
 	return EX_SOFTWARE;
 }
 
+/* 1 when the peer is a balancer in proxy-trusted: a PROXY header first. */
+static int
+behind_proxy(const struct conf *c)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sl = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	return c->nproxy_trusted > 0 &&
+	    getpeername(0, (struct sockaddr *)&ss, &sl) == 0 &&
+	    proxy_trusted(c->proxy_trusted, c->nproxy_trusted, &ss);
+}
+
 /* CHAN_INIT: the settings and TLS material net needs.  0 or -1. */
 static int
 send_init(int chan, const struct conf *c, int implicit_tls)
@@ -87,6 +102,7 @@ send_init(int chan, const struct conf *c, int implicit_tls)
 	chan_put_str(&m, p.cert, p.certlen);
 	chan_put_str(&m, p.key, p.keylen);
 	chan_put_str(&m, p.staple, p.staplelen);
+	chan_put_u32(&m, (uint32_t)behind_proxy(c));
 	r = chan_send(chan, CHAN_INIT, &m);
 	explicit_bzero(buf, m.len);
 	tlsconf_pem_free(&p);
@@ -151,9 +167,31 @@ log_end(struct session *s, struct chanmsg *m)
 	}
 	if (line)
 		session_end(s);
+	else if (strcmp(s->end, "proxy header refused") == 0)
+		/* The balancer's address: fail2ban's filter must not ban it. */
+		log_warnx("PROXY header refused addr=%s: %s", s->peer,
+		    s->tls_error);
 	else if (s->tls_error[0] != '\0')
 		log_warnx("tls handshake failed addr=%s: %s", s->peer,
 		    s->tls_error);
+}
+
+/* CHAN_PEER: the client a balancer's PROXY header named.  0 or -1. */
+static int
+take_peer(struct session *s, struct chanmsg *m)
+{
+	char	addr[INET6_ADDRSTRLEN + 1];
+
+	chan_get_str(m, addr, INET6_ADDRSTRLEN);
+	s->loopback = chan_get_u32(m) != 0;
+	if (chan_msg_done(m) == -1 || addr[strspn(addr,
+	    "0123456789abcdefABCDEF.:")] != '\0' || addr[0] == '\0') {
+		log_warnx("channel: bad PEER message addr=%s", s->peer);
+		return -1;
+	}
+	log_debug("PROXY from %s: client %s", s->peer, addr);
+	snprintf(s->peer, sizeof(s->peer), "%s", addr);
+	return 0;
 }
 
 /* Every password hash and inline secret of c, wiped: a session needs none. */
@@ -226,7 +264,7 @@ priv_main(int chan, pid_t net, const char *path, const char *peer,
 	struct conf		 c;
 	struct session		 s;
 	long long		 deadline;
-	int			 type, r, rc;
+	int			 type, r, rc, proxied = 0;
 
 	if (confload(&c, path, geteuid(), err_syslog, NULL) != 0) {
 		/* Under --tls the client awaits a handshake: say nothing. */
@@ -257,6 +295,13 @@ priv_main(int chan, pid_t net, const char *path, const char *peer,
 		if ((type = chan_recv(chan, &m, deadline)) == CHAN_AUTH &&
 		    s.auth_failures < POPD_AUTH_TRIES && s.acct == NULL) {
 			if ((r = serve_auth(&s, &m)) == -1)
+				break;
+			continue;
+		}
+		if (type == CHAN_PEER && !proxied && s.acct == NULL &&
+		    s.auth_failures == 0) {
+			proxied = 1;
+			if (take_peer(&s, &m) == -1)
 				break;
 			continue;
 		}

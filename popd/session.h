@@ -86,7 +86,7 @@ struct session {
 	unsigned		 nretr, ndele;	/* RETRs; files removed */
 	unsigned long long	 retr_bytes;	/* octets of RETRs, as LIST counts */
 	const char		*end;		/* why it ended */
-	char			 tls_error[128];	/* why a handshake failed */
+	char			 tls_error[128];	/* why TLS or PROXY failed */
 	int			 verbose;
 };
 
