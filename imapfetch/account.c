@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "auth.h"
 #include "imapfetch.h"
 #include "drop.h"
 #include "metrics.h"
@@ -130,6 +131,19 @@ sync_recover(const struct account *a, struct deliver *dl, int statefd)
 	return 0;
 }
 
+int
+account_connect(const struct run *run, const struct account *a,
+    struct conn *c)
+{
+	int	 r;
+
+	if ((r = conn_open(c, a, run->verbose)) != 0)
+		return r;
+	if ((r = auth_login(c, a, run->conffile)) != 0)
+		conn_close(c);
+	return r;
+}
+
 static int
 mailboxes(const struct run *run, const struct account *a, struct deliver *dl,
     int statefd, struct tally *t)
@@ -138,7 +152,7 @@ mailboxes(const struct run *run, const struct account *a, struct deliver *dl,
 	size_t		 i;
 	int		 r, worst = 0;
 
-	if ((r = conn_open(&c, a, run->conffile, run->verbose)) != 0)
+	if ((r = account_connect(run, a, &c)) != 0)
 		return r;
 	for (i = 0; i < a->nmailboxes; i++) {
 		r = sync_mailbox(run, a, &c, dl, statefd, a->mailboxes[i], t);

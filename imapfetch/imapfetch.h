@@ -21,6 +21,7 @@
 
 #include "conf.h"
 
+struct conn;
 struct metrics;
 
 /* One run of imapfetch: passed to everything, no globals. */
@@ -49,6 +50,15 @@ int	ex_worst(int a, int b);
 
 /* The account's IMAP port: imap-port, else 993 or 143 as imap-tls says. */
 unsigned account_port(const struct account *);
+
+/*
+ * The two steps of a session: connect (conn_open: TCP, TLS, greeting,
+ * STARTTLS), then log in (auth_login).  Every connection, the first and a
+ * --watch reconnection, goes through here.  Returns 0 with *c open and
+ * authenticated, or an exit code with *c released.
+ */
+int	account_connect(const struct run *, const struct account *,
+	    struct conn *c);
 
 /*
  * Fetches every mailbox of one account, adding what it delivered to *t;

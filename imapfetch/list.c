@@ -287,7 +287,7 @@ list_account(const struct run *run, const struct account *a)
 	char		 sep;
 	int		 r, worst;
 
-	if ((r = conn_open(&c, a, run->conffile, run->verbose)) != 0)
+	if ((r = account_connect(run, a, &c)) != 0)
 		return r;
 	if ((r = list_all(&c, &res)) != 0) {
 		conn_close(&c);

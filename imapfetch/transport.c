@@ -25,7 +25,6 @@
 
 #include "conf.h"
 #include "log.h"
-#include "auth.h"
 #include "imapfetch.h"
 #include "io.h"
 #include "iowait.h"
@@ -405,8 +404,7 @@ session_start(struct conn *c, const struct account *a)
 }
 
 int
-conn_open(struct conn *c, const struct account *a, const char *conffile,
-    int verbose)
+conn_open(struct conn *c, const struct account *a, int verbose)
 {
 	unsigned	 port;
 	int		 r;
@@ -426,8 +424,6 @@ conn_open(struct conn *c, const struct account *a, const char *conffile,
 	if (a->imap_tls == IT_IMPLICIT && (r = tls_start(c, a)) != 0)
 		goto fail;
 	if ((r = session_start(c, a)) != 0)
-		goto fail;
-	if ((r = auth_login(c, a, conffile)) != 0)
 		goto fail;
 	return 0;
 fail:

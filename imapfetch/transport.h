@@ -41,11 +41,13 @@ struct conn {
 
 /*
  * Connects to the account's server as imap-tls says, reads the greeting,
- * does STARTTLS when asked, and logs in with the password from secret.
- * On failure everything is released.
+ * does STARTTLS when asked (with CAPABILITY before and after), and stops:
+ * the session is not authenticated (unless the greeting was PREAUTH).
+ * Logging in is the caller's next step (auth_login, auth.h), so that a
+ * reconnection goes through the same two steps.  On failure everything is
+ * released.
  */
-int	conn_open(struct conn *, const struct account *, const char *conffile,
-	    int verbose);
+int	conn_open(struct conn *, const struct account *, int verbose);
 
 /* LOGOUT (best effort), then frees everything.  Safe to call twice. */
 void	conn_close(struct conn *);

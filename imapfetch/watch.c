@@ -101,7 +101,7 @@ session(const struct run *run, const struct account *a, struct drop *md,
 	int		 r, woken, idle, ms;
 	int		 every = (int)a->watch_interval * 1000;
 
-	if ((r = conn_open(&c, a, run->conffile, run->verbose)) != 0)
+	if ((r = account_connect(run, a, &c)) != 0)
 		return r;
 	*connected = 1;
 	idle = mailimap_has_idle(c.imap);
