@@ -222,7 +222,7 @@ main(int argc, char *argv[])
 		r = check_mailboxes(&conf, run.conffile);
 	else {
 		/* The metrics are those of runs that fetch. */
-		if (mode == M_FETCH && !run.dryrun)
+		if ((mode == M_FETCH && !run.dryrun) || mode == M_WATCH)
 			run.metrics = metrics_new(&conf);
 		o = xcalloc(conf.naccounts + argc + 1, sizeof(*o));
 		r = run_accounts(&run, mode, argv + optind, argc - optind, o,

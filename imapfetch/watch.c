@@ -13,6 +13,7 @@
 #include "log.h"
 #include "iowait.h"
 #include "drop.h"
+#include "metrics.h"
 #include "sync.h"
 #include "watch.h"
 
@@ -88,7 +89,22 @@ fetch(const struct run *run, const struct account *a, struct conn *c,
 		    a->mailboxes[w], &t));
 	if (t.nnew > 0 && a->on_new != NULL)
 		hook_on_new(a, &t);
+	/* Each round is a run for the monitoring (sync_mailbox recorded
+	 * it): the file must not wait for the watch to end. */
+	(void)metrics_write(run->metrics);
 	return r;
+}
+
+/*
+ * A failure outside a fetch (connecting, logging in, IDLE, the lock):
+ * counted for every mailbox of the account, as a run that failed there.
+ */
+static void
+failed(const struct run *run, const struct account *a,
+    const struct timespec *t0, int code)
+{
+	metrics_account(run->metrics, a, metrics_since(t0), code);
+	(void)metrics_write(run->metrics);
 }
 
 /* One connection, from login to its failure (or a stop). */
@@ -97,12 +113,16 @@ session(const struct run *run, const struct account *a, struct drop *md,
     int *connected)
 {
 	struct conn	 c;
+	struct timespec	 t0;
 	long long	 next_all;
 	int		 r, woken, idle, ms;
 	int		 every = (int)a->watch_interval * 1000;
 
-	if ((r = account_connect(run, a, &c)) != 0)
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((r = account_connect(run, a, &c)) != 0) {
+		failed(run, a, &t0, r);
 		return r;
+	}
 	*connected = 1;
 	idle = mailimap_has_idle(c.imap);
 	if (!idle)
@@ -120,12 +140,21 @@ session(const struct run *run, const struct account *a, struct drop *md,
 		if (a->nmailboxes > 1 && next_all - iow_now() < ms)
 			ms = next_all - iow_now() > 0 ?
 			    (int)(next_all - iow_now()) : 0;
-		if ((r = conn_idle(&c, ms, &stopping, &woken)) != 0 || stopping)
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if ((r = conn_idle(&c, ms, &stopping, &woken)) != 0) {
+			failed(run, a, &t0, r);
+			break;
+		}
+		if (stopping)
 			break;
 		if (iow_now() >= next_all) {
 			r = fetch(run, a, &c, md, 1);
 			next_all = iow_now() + every;
-		} else if (woken)
+		} else
+			/* Woken, or the IDLE is renewed: a look at the
+			 * mailbox costs one round trip, catches what a
+			 * server forgot to say, and keeps the last success
+			 * of the metrics fresh. */
 			r = fetch(run, a, &c, md, 0);
 	}
 	conn_close(&c);
@@ -143,12 +172,16 @@ int
 watch_account(const struct run *run, const struct account *a)
 {
 	struct drop	 md;
+	struct timespec	 t0;
 	long long	 backoff = 1000, delay;
 	int		 r, connected;
 
 	catch_stop();
-	if ((r = drop_open(a, &md)) != 0)
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((r = drop_open(a, &md)) != 0) {
+		failed(run, a, &t0, r);
 		return r;
+	}
 	srandom((unsigned)(getpid() ^ iow_now()));
 	while (!stopping) {
 		connected = 0;

@@ -9,6 +9,8 @@
  * reconnects with exponential backoff and jitter.  Every fetch is the
  * ordinary one (sync.h): the exactly-once rules hold unchanged, and
  * SIGTERM or SIGINT end the watch once the batch in flight is delivered.
+ * The metrics-file (metrics.h) is replaced after each round, and after a
+ * failure of the connection (counted for every mailbox).
  */
 #ifndef IMAPFETCH_WATCH_H
 #define IMAPFETCH_WATCH_H

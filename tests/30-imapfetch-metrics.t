@@ -346,4 +346,58 @@ check "so are those of alice's mailboxes no longer fetched" \
 is "alice/INBOX is still there" "$(val imapfetch_exit_code \
     'account="alice"')" 0
 
+
+# --- --watch: the file after each round, counters carried ---------------
+# (alice with INBOX alone: g.conf.)  What is there, then a message the
+# watcher learns of by IDLE: each shows in the file while it still runs.
+n0=$(msgs alice INBOX) b0=$(bytes_of alice INBOX)
+put alice "" wa 2
+: > "$T/bg-err"
+fetch_bg --watch alice -c "$T/g.conf"
+WPID=$BGPID
+at_exit 'kill $WPID 2>/dev/null'
+# upto N SECONDS: until alice/INBOX shows N messages in the file.
+upto() {
+	_i=0
+	while [ "$(msgs alice INBOX)" != "$1" ] && [ $_i -lt $(($2 * 20)) ]; do
+		sleep 0.05; _i=$((_i+1))
+	done
+	is "$3" "$(msgs alice INBOX)" "$1"
+}
+upto $((n0 + 2)) 10 "--watch: the first round in the file, carried on"
+promcheck "--watch, first round: promtool check metrics"
+ino=$(stat -c %i "$M")
+put alice "" wb 1
+upto $((n0 + 3)) 10 "--watch: the next round (IDLE) in the file, still watching"
+check "--watch: still running" kill -0 "$WPID"
+check "--watch: the file replaced (a new inode)" \
+    test "$(stat -c %i "$M")" != "$ino"
+is "--watch: bytes carried and added" "$(bytes_of alice INBOX)" \
+    "$((b0 + $(bytes wa wb)))"
+is "--watch: exit code 0 in the file" \
+    "$(val imapfetch_exit_code 'account="alice"')" 0
+is "--watch: no temporary file left" "$(ls -A "$T/prom")" imapfetch.prom
+promcheck "--watch, after IDLE: promtool check metrics"
+# A server that goes away: the watcher counts the broken connection.
+# (Dovecot's imap processes outlive its master: end ours too.)
+imaps=$(pgrep -P "$(cat "$DOVECOT_DIR/run/master.pid")" -x imap)
+dovecot_stop
+[ -z "$imaps" ] || kill -KILL $imaps 2>/dev/null
+_i=0
+while [ "$(fails alice INBOX)" = "$NOFAIL" ] && [ $_i -lt 200 ]; do
+	sleep 0.05; _i=$((_i+1))
+done
+nf=$(fails alice INBOX | cut -d' ' -f1)
+check "--watch: a server gone counts as network failures ($nf)" \
+    test "${nf#network=}" -ge 1
+is "--watch: no other kind of failure" "$(fails alice INBOX | cut -d' ' -f2-)" \
+    "${NOFAIL#network=0 }"
+check "--watch: exit code 69 in the file" \
+    test "$(val imapfetch_exit_code 'account="alice"')" = 69
+promcheck "--watch, after a failure: promtool check metrics"
+kill -TERM "$WPID"
+wait "$WPID"
+is "--watch, SIGTERM: exit 0" "$?" 0
+is "--watch: the counters outlive it" "$(msgs alice INBOX)" $((n0 + 3))
+
 done_testing
