@@ -236,12 +236,38 @@ auth_secret(const struct account *a, const char *conffile, char *buf,
 	return r;
 }
 
+int
+auth_refusal_temporary(const char *code, const char *text)
+{
+	/* What servers say when one user has too many connections: none
+	 * of them with a response code that says so (Gmail's comes with
+	 * [ALERT], which libetpan keeps apart; Dovecot uses [LIMIT]). */
+	static const char *const	 busy[] = {
+		"too many simultaneous connections",
+		"too many connections",
+		"maximum number of connections",
+	};
+	size_t				 i;
+
+	if (code != NULL && (strcasecmp(code, "UNAVAILABLE") == 0 ||
+	    strcasecmp(code, "LIMIT") == 0 || strcasecmp(code, "INUSE") == 0))
+		return 1;
+	for (i = 0; text != NULL && i < sizeof(busy) / sizeof(busy[0]); i++)
+		if (strcasestr(text, busy[i]) != NULL)
+			return 1;
+	return 0;
+}
+
 /*
  * Exit code for a completed, rejected login: cmd (and mech) answered NO.
  * libetpan moves a response code it does not know (RFC 5530's) out of
  * the text, into imap_response_info.  UNAVAILABLE: the server cannot
  * check credentials right now (Dovecot says so when its OAuth2
- * introspection endpoint does not answer): try again later.
+ * introspection endpoint does not answer); LIMIT, INUSE or the words of
+ * a connection limit: too many connections of this user (another
+ * client, a watcher reconnecting before the server noticed the old
+ * connection was gone).  Both are for later, not wrong credentials:
+ * EX_UNAVAILABLE, which --watch waits out.
  */
 static int
 rejected(struct conn *c, const char *cmd, const char *mech)
@@ -255,9 +281,10 @@ rejected(struct conn *c, const char *cmd, const char *mech)
 		text = "(no text)";
 	snprintf(how, sizeof(how), "%s%s%s", cmd, mech != NULL ? " " : "",
 	    mech != NULL ? mech : "");
-	if (code != NULL && strcasecmp(code, "UNAVAILABLE") == 0) {
-		log_warnx("%s: %s: %s: [UNAVAILABLE] %s", c->what, c->host,
-		    how, text);
+	if (auth_refusal_temporary(code, text)) {
+		log_warnx("%s: %s: %s: %s%s%s%s (temporary: try again later)",
+		    c->what, c->host, how, code != NULL ? "[" : "",
+		    code != NULL ? code : "", code != NULL ? "] " : "", text);
 		return EX_UNAVAILABLE;
 	}
 	if (code != NULL)

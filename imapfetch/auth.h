@@ -36,6 +36,15 @@ int	auth_secret(const struct account *, const char *conffile,
  */
 int	auth_login(struct conn *, const struct account *, const char *conffile);
 
+/*
+ * 1 when a login the server refused with response code code (RFC 5530:
+ * UNAVAILABLE, LIMIT, INUSE; NULL: none) and text should be tried again
+ * later rather than taken as wrong credentials: the server cannot check
+ * them now, or has too many connections of this user (Gmail's "Too many
+ * simultaneous connections", Dovecot's "Maximum number of connections").
+ */
+int	auth_refusal_temporary(const char *code, const char *text);
+
 /* Standard base64 of len bytes into out (4*ceil(len/3)+1 bytes). */
 void	auth_base64(const unsigned char *in, size_t len, char *out);
 

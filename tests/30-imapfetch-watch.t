@@ -59,6 +59,44 @@ is "tmp/ empty" "$(ls -A "$T/drop/tmp" | wc -l)" 0
 as_user "$IMAPFETCH" --watch -c "$T/f.conf" 2>/dev/null
 is "--watch without an account: usage (64)" "$?" 64
 
+# One connection per user (Gmail's "Too many simultaneous connections",
+# here Dovecot's mail_max_userip_connections): a login refused so is for
+# later (69), not wrong credentials (77); --watch waits it out.
+printf 'protocol imap {\n  mail_max_userip_connections = 1\n}\n' \
+    >> "$DOVECOT_DIR/dovecot.conf"
+doveadm -c "$DOVECOT_DIR/dovecot.conf" reload
+sleep 1
+# hold SECONDS: a client logged in as alice for that long ($T/held when in).
+hold() {
+	python3 -c 'import imaplib, ssl, sys, time
+c = imaplib.IMAP4_SSL("127.0.0.1", int(sys.argv[1]),
+    ssl_context=ssl.create_default_context(cafile=sys.argv[2]))
+c.login("alice", "pw1"); open(sys.argv[4], "w").close()
+time.sleep(float(sys.argv[3])); c.logout()' "$IMAPS_PORT" "$CA_DIR/ca.crt" \
+	    "$1" "$T/held" &
+	HPID=$!
+	_i=0
+	while [ ! -e "$T/held" ] && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i+1)); done
+}
+hold 30
+fetch -c "$T/f.conf"
+is "connection limit: exit 69 (try later), not 77" "$rc" 69
+check "connection limit: the server's words, said temporary" \
+    grep -q "Maximum number of connections.*temporary" "$T/err"
+kill $HPID 2>/dev/null; wait $HPID 2>/dev/null; rm -f "$T/held"
+python3 tests/mkcorpus.py --prefix d --seed 64 "$T/c3" 1
+imap_put alice "$T"/c3/*
+hold 3
+: > "$T/bg-err"
+fetch_bg --watch alice -c "$T/f.conf"
+WPID=$BGPID
+check "--watch, connection limit: waits, then gets in and fetches" wait_for 7 15
+check "--watch, connection limit: it had waited" grep -q "reconnecting in" \
+    "$T/bg-err"
+check "--watch, connection limit: still watching" kill -0 "$WPID"
+kill -TERM "$WPID"; wait "$WPID"
+wait $HPID 2>/dev/null
+
 # A server without IDLE (tests/badimap.py): polled every watch-interval.
 PORT=$(free_port)
 python3 tests/badimap.py --port "$PORT" --log "$T/bad.log" --mode plain &

@@ -3,7 +3,8 @@
  * (imapfetch/auth.h): OAUTHBEARER as RFC 7628 3.1 spells it, with the
  * user escaped as RFC 5801 says, and XOAUTH2 as Google documents it;
  * which lines are bearer tokens (RFC 6750 2.1); base64 against RFC 4648's
- * test vectors and at the sizes of long tokens.
+ * test vectors and at the sizes of long tokens; which refused logins
+ * are for later (a connection limit, the server unable to check).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,26 @@ test_base64(void)
 	free(enc);
 }
 
+static void
+test_temporary(void)
+{
+	ok(auth_refusal_temporary("UNAVAILABLE", "Temporary failure"),
+	    "refused with [UNAVAILABLE]: temporary");
+	ok(auth_refusal_temporary("LIMIT", "Maximum number of connections "
+	    "from user+IP exceeded (mail_max_userip_connections=10)"),
+	    "Dovecot's [LIMIT]: temporary");
+	ok(auth_refusal_temporary("inuse", "x"), "[INUSE], any case: temporary");
+	ok(auth_refusal_temporary(NULL, "Too many simultaneous connections. "
+	    "(Failure)"), "Gmail's words, no code: temporary");
+	ok(auth_refusal_temporary(NULL, "too many connections"),
+	    "\"too many connections\": temporary");
+	ok(!auth_refusal_temporary(NULL, "[ALERT] Invalid credentials "
+	    "(Failure)"), "Gmail's invalid credentials: refused");
+	ok(!auth_refusal_temporary("AUTHENTICATIONFAILED", "Authentication "
+	    "failed."), "[AUTHENTICATIONFAILED]: refused");
+	ok(!auth_refusal_temporary(NULL, NULL), "no code, no text: refused");
+}
+
 int
 main(void)
 {
@@ -111,5 +132,6 @@ main(void)
 	test_xoauth2();
 	test_bearer();
 	test_base64();
+	test_temporary();
 	return done_testing();
 }
