@@ -30,6 +30,8 @@
 #include "iowait.h"
 #include "scan.h"
 #include "transport.h"
+#include "utf7.h"
+#include "util.h"
 
 #define TRACE_MAX	200	/* bytes of each read/write shown by -v */
 
@@ -494,23 +496,195 @@ idle_wait(struct conn *c, int ms, volatile sig_atomic_t *stop)
 	return 0;
 }
 
+/*
+ * The tagged answer to cmd, its first line already read: *ok set when it
+ * is OK.  0, or an exit code.
+ */
+static int
+answer(struct conn *c, const char *cmd, int *ok)
+{
+	struct mailimap_response	*rsp = NULL;
+	int				 r;
+
+	if ((r = mailimap_parse_response(c->imap, &rsp)) != MAILIMAP_NO_ERROR)
+		return conn_fail(c, r, cmd);
+	*ok = rsp->rsp_resp_done->rsp_type == MAILIMAP_RESP_DONE_TYPE_TAGGED &&
+	    rsp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->rsp_type
+	    == MAILIMAP_RESP_COND_STATE_OK;
+	mailimap_response_free(rsp);
+	return 0;
+}
+
+/* Sends line (a command with its CRLF) under the next tag. */
+static int
+send_line(struct conn *c, const char *line, const char *cmd)
+{
+	mailstream	*s = c->imap->imap_stream;
+	size_t		 len = strlen(line);
+
+	if (mailimap_send_current_tag(c->imap) != MAILIMAP_NO_ERROR ||
+	    mailstream_write(s, line, len) != (ssize_t)len ||
+	    mailstream_flush(s) == -1)
+		return conn_fail(c, MAILIMAP_ERROR_STREAM, cmd);
+	return 0;
+}
+
+/*
+ * Appends name (UTF-8) to *line (*len bytes) as a quoted string in
+ * modified UTF-7, after sep.
+ */
+static void
+add_quoted(char **line, size_t *len, const char *sep, const char *name)
+{
+	char		*wire = utf7_encode(name), *p;
+	const char	*w;
+
+	/* utf7_encode makes printable US-ASCII: only " and \ to escape. */
+	*line = xreallocarray(*line, *len + strlen(sep) + 2 * strlen(wire) + 3,
+	    1);
+	p = *line + *len;
+	p = stpcpy(p, sep);
+	*p++ = '"';
+	for (w = wire; *w != '\0'; w++) {
+		if (*w == '"' || *w == '\\')
+			*p++ = '\\';
+		*p++ = *w;
+	}
+	*p++ = '"';
+	*p = '\0';
+	*len = p - *line;
+	free(wire);
+}
+
+/* 1 when every name is its own wire form: US-ASCII without '&'. */
+static int
+plain_names(char *const *names, size_t n)
+{
+	size_t	 i;
+	char	*wire;
+	int	 same = 1;
+
+	for (i = 0; same && i < n; i++) {
+		wire = utf7_encode(names[i]);
+		same = strcmp(wire, names[i]) == 0;
+		free(wire);
+	}
+	return same;
+}
+
+int
+conn_notify(struct conn *c, char *const *names, size_t n, int *on)
+{
+	/* RFC 5465 8: event-group = "(" filter-mailboxes SP events ")";
+	 * MessageNew and MessageExpunge go together (5.2). */
+	static const char	 head[] = "NOTIFY SET (selected (MessageNew "
+				    "MessageExpunge)) (";
+	static const char	 tail[] = " (MessageNew MessageExpunge))\r\n";
+	char			*line;
+	size_t			 len, i;
+	int			 r;
+
+	/* Dovecot (2.3) matches the names of a "mailboxes" filter against
+	 * its UTF-8 names, so that one in modified UTF-7 is never told of
+	 * (and it tells in UTF-8, in a literal).  With such a name, all
+	 * personal mailboxes: a word about one not fetched costs a look at
+	 * those fetched. */
+	if (plain_names(names, n)) {
+		line = xstrdup(head);
+		len = sizeof(head) - 1;
+		line = xreallocarray(line, len + 12, 1);
+		len = stpcpy(line + len, "mailboxes (") - line;
+		for (i = 0; i < n; i++)
+			add_quoted(&line, &len, i ? " " : "", names[i]);
+		line = xreallocarray(line, len + 2, 1);
+		len = stpcpy(line + len, ")") - line;
+	} else {
+		line = xreallocarray(xstrdup(head), sizeof(head) + 9, 1);
+		len = stpcpy(line + sizeof(head) - 1, "personal") - line;
+	}
+	line = xreallocarray(line, len + sizeof(tail), 1);
+	memcpy(line + len, tail, sizeof(tail));
+	*on = 0;
+	if ((r = send_line(c, line, "NOTIFY")) == 0) {
+		if (mailimap_read_line(c->imap) == NULL)
+			r = conn_fail(c, MAILIMAP_ERROR_STREAM, "NOTIFY");
+		else
+			r = answer(c, "NOTIFY", on);
+	}
+	free(line);
+	if (r == 0 && !*on)
+		log_info("%s: %s: NOTIFY refused (%s): the other mailboxes are "
+		    "looked at every watch-interval", c->what, c->host,
+		    c->imap->imap_response != NULL ? c->imap->imap_response :
+		    "no text");
+	return r;
+}
+
+/*
+ * Sends IDLE and reads up to the server's "+".  Untagged responses before
+ * it (libetpan would drop them) set *woken.  0, or an exit code.
+ */
+static int
+idle_start(struct conn *c, int *woken)
+{
+	const char	*line;
+	size_t		 len;
+	int		 r, ok;
+
+	if ((r = send_line(c, "IDLE\r\n", "IDLE")) != 0)
+		return r;
+	while ((line = mailimap_read_line(c->imap)) != NULL) {
+		if (line[0] == '+')
+			return 0;
+		if (strncmp(line, "* ", 2) != 0)
+			break;
+		*woken |= IDLE_WOKEN;
+		if (strncasecmp(line, "* STATUS ", 9) == 0)
+			*woken |= IDLE_OTHERS;
+		/* A literal: only a mailbox name of a STATUS, which has no
+		 * line end; the next line is its bytes and the rest. */
+		len = strcspn(line, "\r\n");
+		if (len > 0 && line[len - 1] == '}' &&
+		    strncasecmp(line, "* STATUS {", 10) != 0)
+			break;
+	}
+	if (line == NULL)
+		return conn_fail(c, MAILIMAP_ERROR_STREAM, "IDLE");
+	/* The tagged answer: IDLE refused. */
+	if (line[0] != '*') {
+		if ((r = answer(c, "IDLE", &ok)) != 0)
+			return r;
+		if (!ok)
+			return conn_fail(c, MAILIMAP_ERROR_EXTENSION, "IDLE");
+	}
+	c->error = EPROTO;
+	log_warnx("%s: %s: IDLE: unexpected response", c->what, c->host);
+	return EX_PROTOCOL;
+}
+
 int
 conn_idle(struct conn *c, int ms, volatile sig_atomic_t *stop, int *woken)
 {
 	int	 r, w;
 
 	*woken = 0;
-	if ((r = mailimap_idle(c->imap)) != MAILIMAP_NO_ERROR)
-		return conn_fail(c, r, "IDLE");
-	if ((w = idle_wait(c, ms, stop)) == -1) {
-		c->error = errno;
-		log_warn("%s: %s: IDLE", c->what, c->host);
-		return EX_UNAVAILABLE;
+	if ((r = idle_start(c, woken)) != 0)
+		return r;
+	if (*woken == 0) {
+		if ((w = idle_wait(c, ms, stop)) == -1) {
+			c->error = errno;
+			log_warn("%s: %s: IDLE", c->what, c->host);
+			return EX_UNAVAILABLE;
+		}
+		*woken = w ? IDLE_WOKEN : 0;
 	}
-	*woken = w;
 	/* DONE even when woken: the server's words are read with its OK. */
 	if ((r = mailimap_idle_done(c->imap)) != MAILIMAP_NO_ERROR)
 		return conn_fail(c, r, "DONE");
+	/* libetpan keeps the last STATUS of the answer it parsed. */
+	if (c->imap->imap_response_info != NULL &&
+	    c->imap->imap_response_info->rsp_status != NULL)
+		*woken |= IDLE_OTHERS | IDLE_WOKEN;
 	return 0;
 }
 

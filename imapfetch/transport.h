@@ -56,11 +56,25 @@ void	conn_close(struct conn *);
 int	conn_capability(struct conn *);
 
 /*
+ * NOTIFY SET (RFC 5465): new and expunged messages of the selected
+ * mailbox, and of the n mailboxes of names (UTF-8), are to be told while
+ * the connection IDLEs: "* n EXISTS" for the selected one, "* STATUS" for
+ * the others.  Returns 0 with *on set when the server took it (0 when it
+ * refused it: the reason is logged), or an exit code.
+ */
+int	conn_notify(struct conn *, char *const *names, size_t n, int *on);
+
+/* What woke an IDLE (conn_idle's *woken): bits. */
+#define IDLE_WOKEN	1	/* the server spoke */
+#define IDLE_OTHERS	2	/* of another mailbox (a NOTIFY STATUS) */
+
+/*
  * IDLE (RFC 2177) on the selected mailbox: conn_idle sends IDLE and
  * waits, at most ms milliseconds, for the server to say something (new
  * mail), or for *stop to be set by a signal; then sends DONE and reads the
- * answer.  Returns 0 (*woken: the server spoke), or an exit code; with
- * *stop set, 0 and *woken 0.
+ * answer.  What the server says before its "+" counts too.  Returns 0
+ * (*woken: IDLE_ bits, 0 when nothing came), or an exit code; with *stop
+ * set, 0.
  */
 int	conn_idle(struct conn *, int ms, volatile sig_atomic_t *stop,
 	    int *woken);

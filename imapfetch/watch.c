@@ -115,7 +115,7 @@ session(const struct run *run, const struct account *a, struct drop *md,
 	struct conn	 c;
 	struct timespec	 t0;
 	long long	 next_all;
-	int		 r, woken, idle, ms;
+	int		 r, woken, idle, notify, ms;
 	int		 every = (int)a->watch_interval * 1000;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -125,9 +125,23 @@ session(const struct run *run, const struct account *a, struct drop *md,
 	}
 	*connected = 1;
 	idle = mailimap_has_idle(c.imap);
+	notify = 0;
 	if (!idle)
 		log_info("%s: the server has no IDLE: looking every %u s",
 		    a->name, a->watch_interval);
+	else if (a->nmailboxes > 1 && !mailimap_has_extension(c.imap, "NOTIFY"))
+		log_info("%s: the server has no NOTIFY: mailboxes other than "
+		    "%s looked at every %u s", a->name,
+		    a->mailboxes[watched(a)], a->watch_interval);
+	else if (a->nmailboxes > 1 &&
+	    (r = conn_notify(&c, a->mailboxes, a->nmailboxes, &notify)) != 0) {
+		failed(run, a, &t0, r);
+		conn_close(&c);
+		return r;
+	}
+	if (notify)
+		log_debug("%s: NOTIFY: the other mailboxes too as soon as the "
+		    "server tells", a->name);
 	r = fetch(run, a, &c, md, 1);
 	next_all = iow_now() + every;
 	while (r == 0 && !stopping) {
@@ -147,7 +161,10 @@ session(const struct run *run, const struct account *a, struct drop *md,
 		}
 		if (stopping)
 			break;
-		if (iow_now() >= next_all) {
+		/* NOTIFY told of another mailbox (which one libetpan does
+		 * not keep): all are looked at, each one round trip when
+		 * nothing is new. */
+		if (iow_now() >= next_all || (woken & IDLE_OTHERS)) {
 			r = fetch(run, a, &c, md, 1);
 			next_all = iow_now() + every;
 		} else

@@ -3,9 +3,14 @@
  *
  * One connection, kept: every mailbox is fetched, then imapfetch IDLEs
  * (RFC 2177) on INBOX (or the first mailbox when INBOX is not fetched)
- * and fetches it again as soon as the server speaks, the others every
- * watch-interval.  The IDLE is renewed before IMAP_IDLE_MAX; a server
- * without IDLE is polled every watch-interval.  After a failure it
+ * and fetches it again as soon as the server speaks.  With several
+ * mailboxes and a server that has NOTIFY (RFC 5465), the server tells of
+ * the others during the same IDLE and they are fetched as soon; without
+ * NOTIFY they are looked at every watch-interval, and all of them are
+ * every watch-interval in any case (what a notification lost between two
+ * commands would miss).  The IDLE is renewed before IMAP_IDLE_MAX, with a
+ * look at the mailbox; a server without IDLE is polled every
+ * watch-interval.  After a failure it
  * reconnects with exponential backoff and jitter.  Every fetch is the
  * ordinary one (sync.h): the exactly-once rules hold unchanged, and
  * SIGTERM or SIGINT end the watch once the batch in flight is delivered.

@@ -59,6 +59,80 @@ is "tmp/ empty" "$(ls -A "$T/drop/tmp" | wc -l)" 0
 as_user "$IMAPFETCH" --watch -c "$T/f.conf" 2>/dev/null
 is "--watch without an account: usage (64)" "$?" 64
 
+# Other mailboxes, watched through NOTIFY (RFC 5465) on the same
+# connection: with watch-interval at an hour, only a notification brings
+# their messages in time.  Names in US-ASCII are named in the NOTIFY;
+# with a non-ASCII one (Dovecot 2.3 matches those in UTF-8, never
+# told), all personal mailboxes are: a word about one not fetched brings
+# nothing from it.
+imaptool create alice pw1 "Work"
+imaptool create alice pw1 "Übersicht"
+imaptool create alice pw1 "Junk"
+python3 tests/mkcorpus.py --prefix n --seed 65 "$T/c4" 6
+set -- "$T"/c4/*
+# nwait N SECONDS: until $T/ndrop holds N messages.
+nwait() {
+	_i=0
+	while [ "$(ls "$T/ndrop/new" 2>/dev/null | wc -l)" -lt "$1" ] &&
+	    [ $_i -lt $(($2 * 20)) ]; do
+		sleep 0.05; _i=$((_i+1))
+	done
+	[ "$(ls "$T/ndrop/new" 2>/dev/null | wc -l)" -ge "$1" ]
+}
+# inidle: until the watcher is in its next IDLE (its trace says so).
+inidle() {
+	_k=$(grep -c '^imapfetch: S: + idling' "$T/bg-err")
+	_i=0
+	until [ "$(grep -c '^imapfetch: S: + idling' "$T/bg-err")" -gt "${1:-$_k}" ] ||
+	    [ $_i -ge 100 ]; do sleep 0.05; _i=$((_i+1)); done
+}
+# watchn MAILBOXES: a watcher of alice's MAILBOXES into $T/ndrop.
+watchn() {
+	fetchconf "$T/n.conf" "$T/ndrop" "imap-timeout = 2" \
+	    "watch-interval = 3600" "mailboxes = $1"
+	: > "$T/bg-err"
+	fetch_bg --watch -v alice -c "$T/n.conf"
+	NPID=$BGPID
+	inidle 0
+}
+watchn "INBOX, Work"
+at_exit 'kill $NPID 2>/dev/null'
+check "NOTIFY SET names the mailboxes" \
+    grep -q 'C: [^ ]* NOTIFY SET (selected (MessageNew MessageExpunge)) (mailboxes ("INBOX" "Work")' \
+    "$T/bg-err"
+t0=$(date +%s%N)
+imaptool append-to alice pw1 Work "$1"
+check "a message appended to the second mailbox arrives (NOTIFY), < 5 s" \
+    nwait 1 5
+t1=$(date +%s%N)
+diag "second mailbox, appended to delivered: $(( (t1 - t0) / 1000000 )) ms"
+inidle
+imaptool append alice pw1 "$2"
+check "INBOX still by IDLE, with NOTIFY set" nwait 2 5
+inidle
+imaptool append-to alice pw1 Work "$3"
+check "the second mailbox again" nwait 3 5
+kill -TERM "$NPID"; wait "$NPID"
+is "NOTIFY, SIGTERM: exit 0" "$?" 0
+
+watchn "INBOX, Übersicht"
+check "a non-ASCII name: NOTIFY SET for the personal mailboxes" \
+    grep -q 'C: [^ ]* NOTIFY SET (selected (MessageNew MessageExpunge)) (personal (MessageNew MessageExpunge))' \
+    "$T/bg-err"
+imaptool append-to alice pw1 "Übersicht" "$4"
+check "a message appended to Übersicht arrives (NOTIFY), < 5 s" nwait 4 5
+inidle
+imaptool append-to alice pw1 Junk "$5"
+inidle
+imaptool append-to alice pw1 "Übersicht" "$6"
+check "Übersicht again, after a word about Junk" nwait 5 5
+check "Junk not fetched (not configured)" \
+    test "$(ls "$T/ndrop/new" | wc -l)" -eq 5
+kill -TERM "$NPID"; wait "$NPID"
+is "NOTIFY, non-ASCII, SIGTERM: exit 0" "$?" 0
+is "NOTIFY: each message once, Junk's not" "$(drop_hashes "$T/ndrop")" \
+    "$(for f in "$1" "$2" "$3" "$4" "$6"; do sha256sum < "$f" | cut -d' ' -f1; done | sort)"
+
 # One connection per user (Gmail's "Too many simultaneous connections",
 # here Dovecot's mail_max_userip_connections): a login refused so is for
 # later (69), not wrong credentials (77); --watch waits it out.
