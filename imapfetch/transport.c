@@ -629,24 +629,37 @@ idle_start(struct conn *c, int *woken)
 {
 	const char	*line;
 	size_t		 len;
-	int		 r, ok;
+	int		 r, ok, literal = 0;
 
 	if ((r = send_line(c, "IDLE\r\n", "IDLE")) != 0)
 		return r;
 	while ((line = mailimap_read_line(c->imap)) != NULL) {
+		if (literal) {
+			/* The rest of a STATUS whose name was a literal. */
+			literal = 0;
+			continue;
+		}
 		if (line[0] == '+')
 			return 0;
 		if (strncmp(line, "* ", 2) != 0)
 			break;
-		*woken |= IDLE_WOKEN;
+		/* News, not a greeting nor a "still here": a server that
+		 * says one before each "+" must not make every IDLE a
+		 * fetch. */
+		if (strncasecmp(line, "* OK", 4) != 0 &&
+		    strncasecmp(line, "* NO", 4) != 0 &&
+		    strncasecmp(line, "* BAD", 5) != 0)
+			*woken |= IDLE_WOKEN;
 		if (strncasecmp(line, "* STATUS ", 9) == 0)
 			*woken |= IDLE_OTHERS;
 		/* A literal: only a mailbox name of a STATUS, which has no
 		 * line end; the next line is its bytes and the rest. */
 		len = strcspn(line, "\r\n");
-		if (len > 0 && line[len - 1] == '}' &&
-		    strncasecmp(line, "* STATUS {", 10) != 0)
-			break;
+		if (len > 0 && line[len - 1] == '}') {
+			if (strncasecmp(line, "* STATUS {", 10) != 0)
+				break;
+			literal = 1;
+		}
 	}
 	if (line == NULL)
 		return conn_fail(c, MAILIMAP_ERROR_STREAM, "IDLE");
