@@ -556,7 +556,10 @@ add_quoted(char **line, size_t *len, const char *sep, const char *name)
 	free(wire);
 }
 
-/* 1 when every name is its own wire form: US-ASCII without '&'. */
+/*
+ * 1 when every name is its own wire form: US-ASCII without '&'.  (A name
+ * that is not UTF-8 has none; sync_mailbox says so when it comes to it.)
+ */
 static int
 plain_names(char *const *names, size_t n)
 {
@@ -566,7 +569,7 @@ plain_names(char *const *names, size_t n)
 
 	for (i = 0; same && i < n; i++) {
 		wire = utf7_encode(names[i]);
-		same = strcmp(wire, names[i]) == 0;
+		same = wire != NULL && strcmp(wire, names[i]) == 0;
 		free(wire);
 	}
 	return same;

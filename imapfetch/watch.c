@@ -107,6 +107,37 @@ failed(const struct run *run, const struct account *a,
 	(void)metrics_write(run->metrics);
 }
 
+/*
+ * How the new connection c is watched: *idle when the server has IDLE;
+ * with several mailboxes, NOTIFY for the others when it has that too.
+ * 0, or an exit code.
+ */
+static int
+how(const struct account *a, struct conn *c, int *idle)
+{
+	int	 notify = 0, r;
+
+	if (!(*idle = mailimap_has_idle(c->imap))) {
+		log_info("%s: the server has no IDLE: looking every %u s",
+		    a->name, a->watch_interval);
+		return 0;
+	}
+	if (a->nmailboxes < 2)
+		return 0;
+	if (!mailimap_has_extension(c->imap, "NOTIFY")) {
+		log_info("%s: the server has no NOTIFY: mailboxes other than "
+		    "%s looked at every %u s", a->name,
+		    a->mailboxes[watched(a)], a->watch_interval);
+		return 0;
+	}
+	if ((r = conn_notify(c, a->mailboxes, a->nmailboxes, &notify)) != 0)
+		return r;
+	if (notify)
+		log_debug("%s: NOTIFY: the other mailboxes too as soon as the "
+		    "server tells", a->name);
+	return 0;
+}
+
 /* One connection, from login to its failure (or a stop). */
 static int
 session(const struct run *run, const struct account *a, struct drop *md,
@@ -115,7 +146,7 @@ session(const struct run *run, const struct account *a, struct drop *md,
 	struct conn	 c;
 	struct timespec	 t0;
 	long long	 next_all;
-	int		 r, woken, idle, notify, ms;
+	int		 r, woken, idle, ms;
 	int		 every = (int)a->watch_interval * 1000;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -124,24 +155,11 @@ session(const struct run *run, const struct account *a, struct drop *md,
 		return r;
 	}
 	*connected = 1;
-	idle = mailimap_has_idle(c.imap);
-	notify = 0;
-	if (!idle)
-		log_info("%s: the server has no IDLE: looking every %u s",
-		    a->name, a->watch_interval);
-	else if (a->nmailboxes > 1 && !mailimap_has_extension(c.imap, "NOTIFY"))
-		log_info("%s: the server has no NOTIFY: mailboxes other than "
-		    "%s looked at every %u s", a->name,
-		    a->mailboxes[watched(a)], a->watch_interval);
-	else if (a->nmailboxes > 1 &&
-	    (r = conn_notify(&c, a->mailboxes, a->nmailboxes, &notify)) != 0) {
+	if ((r = how(a, &c, &idle)) != 0) {
 		failed(run, a, &t0, r);
 		conn_close(&c);
 		return r;
 	}
-	if (notify)
-		log_debug("%s: NOTIFY: the other mailboxes too as soon as the "
-		    "server tells", a->name);
 	r = fetch(run, a, &c, md, 1);
 	next_all = iow_now() + every;
 	while (r == 0 && !stopping) {
