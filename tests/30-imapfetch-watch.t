@@ -2,7 +2,11 @@
 # imapfetch --watch: push mode against a real Dovecot.  What is there is
 # fetched at once; a message appended later arrives through IDLE; after a
 # Dovecot restart it reconnects and goes on; SIGTERM ends it with 0; every
-# message exactly once.  Against a server without IDLE it polls.
+# message exactly once.  Other mailboxes through NOTIFY (RFC 5465), named
+# or, with a non-ASCII name, all personal ones.  A login refused for a
+# connection limit is waited out.  Against a server without IDLE it
+# polls; against Cyrus (no NOTIFY) the other mailbox comes by
+# watch-interval.
 . tests/lib.sh
 . tests/lib-dovecot.sh
 need python3 dovecot
@@ -194,4 +198,49 @@ check "no IDLE: the mailbox is looked at again" \
     test "$(grep -c 'UID SEARCH' "$T/bad.log")" -ge 2
 kill -TERM "$BPID"; wait "$BPID"
 is "no IDLE, SIGTERM: exit 0" "$?" 0
+
+# A second real server: Cyrus IMAP has IDLE but not NOTIFY, and without
+# its idled daemon (lib-cyrus.sh starts none) its IDLE looks for news only
+# every imapidlepoll (60 s): both mailboxes come by watch-interval.
+. tests/lib-cyrus.sh
+if command -v saslpasswd2 >/dev/null && cyrus_find; then
+	dovecot_stop
+	unset IMAP_PORT IMAPS_PORT
+	cyrus_user carol pw3
+	if ! cyrus_start; then nok "cyrus starts"; done_testing; exit; fi
+	python3 tests/mkcorpus.py --prefix y --seed 66 "$T/c5" 3
+	set -- "$T"/c5/*
+	cyrus_append carol INBOX.Sub "$1"
+	cyrus_conf "$T/y.conf" "$T/ydrop" carol "watch-interval = 2" \
+	    "mailboxes = INBOX, INBOX.Sub"
+	: > "$T/bg-err"
+	fetch_bg --watch carol -c "$T/y.conf"
+	YPID=$BGPID
+	at_exit 'kill $YPID 2>/dev/null'
+	# ywait N SECONDS: until $T/ydrop holds N messages.
+	ywait() {
+		_i=0
+		while [ "$(ls "$T/ydrop/new" 2>/dev/null | wc -l)" -lt "$1" ] &&
+		    [ $_i -lt $(($2 * 20)) ]; do
+			sleep 0.05; _i=$((_i+1))
+		done
+		[ "$(ls "$T/ydrop/new" 2>/dev/null | wc -l)" -ge "$1" ]
+	}
+	check "Cyrus: what is there is fetched at once" ywait 1 5
+	check "Cyrus: no NOTIFY, said so" grep -q \
+	    "no NOTIFY: mailboxes other than INBOX looked at every 2 s" \
+	    "$T/bg-err"
+	cyrus_put carol "$2"
+	check "Cyrus: INBOX within watch-interval (2 s, +2 s)" ywait 2 4
+	cyrus_append carol INBOX.Sub "$3"
+	check "Cyrus: the other mailbox within watch-interval" ywait 3 4
+	check "Cyrus: still the first connection" \
+	    sh -c "! grep -q 'reconnecting' '$T/bg-err'"
+	kill -TERM "$YPID"; wait "$YPID"
+	is "Cyrus, SIGTERM: exit 0" "$?" 0
+	is "Cyrus: each message once" "$(drop_hashes "$T/ydrop")" \
+	    "$(corpus_hashes "$T/c5")"
+else
+	skip "Cyrus IMAP: neither installed nor downloadable (sasl2-bin, cyrus-imapd)"
+fi
 done_testing
