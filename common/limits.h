@@ -67,13 +67,20 @@
 #define IO_WBUF_SIZE		16384
 #define POPD_BLOCK		65536
 
-/* popd: messages served in one session; 0 means no limit.  Importers choke
- * on very large drops, so an admin may cap what one session lists. */
+/* popd: messages served in one session; 0 means POPD_MESSAGES_CAP.
+ * Importers choke on very large drops, so an admin may cap what one
+ * session lists. */
 #define POPD_MAX_MESSAGES	0
 
-/* popd: entries read from new/ + cur/ at most; beyond it the maildrop is
- * refused with [SYS/PERM] rather than exhausting memory. */
-#define MAILDIR_MAX_ENTRIES	1000000
+/*
+ * popd: messages listed in a session when max-messages is 0: the oldest
+ * this many.  A larger maildrop is served in turns (delete the oldest,
+ * the next session lists the next ones), never refused: the scan keeps
+ * only the oldest N while it reads the directories, so a session's memory
+ * grows with N (about 250 bytes a message: 25 MB here), not with the
+ * maildrop.
+ */
+#define POPD_MESSAGES_CAP	100000
 
 /*
  * PROXY protocol (HAProxy's proxy-protocol.txt), from a trusted balancer.

@@ -48,10 +48,61 @@ unique_len(const char *name)
 	return colon != NULL ? (size_t)(colon - name) : strlen(name);
 }
 
+#define SUFFIX_MARK	",popd,S="
+
+/* Parses decimal digits at p (up to end) into *v; the end of them. */
+static const char *
+digits(const char *p, const char *end, uint64_t *v)
+{
+	char	num[24];
+	size_t	n = 0;
+
+	while (p + n < end && p[n] >= '0' && p[n] <= '9')
+		n++;
+	if (n == 0 || n >= sizeof(num))
+		return NULL;
+	memcpy(num, p, n);
+	num[n] = '\0';
+	if (num_parse(num, UINT64_MAX / 2, v) == -1)
+		return NULL;
+	return p + n;
+}
+
+/*
+ * Finds popd's suffix ",popd,S=<s>,W=<w>" at the end of the unique part
+ * (ulen octets) of name.  Its offset, with *s and *w; or ulen when there
+ * is none.
+ */
+static size_t
+suffix_at(const char *name, size_t ulen, uint64_t *s, uint64_t *w)
+{
+	const char	*end = name + ulen, *p, *q, *mark = NULL;
+
+	for (p = name; (p = memchr(p, ',', (size_t)(end - p))) != NULL; p++)
+		if ((size_t)(end - p) > sizeof(SUFFIX_MARK) - 1 &&
+		    memcmp(p, SUFFIX_MARK, sizeof(SUFFIX_MARK) - 1) == 0)
+			mark = p;
+	if (mark == NULL)
+		return ulen;
+	q = digits(mark + sizeof(SUFFIX_MARK) - 1, end, s);
+	if (q == NULL || end - q < 4 || memcmp(q, ",W=", 3) != 0 ||
+	    digits(q + 3, end, w) != end)
+		return ulen;
+	return (size_t)(mark - name);
+}
+
+size_t
+maildir_base_len(const char *name)
+{
+	uint64_t	s, w;
+
+	return suffix_at(name, unique_len(name), &s, &w);
+}
+
 void
 maildir_uidl(const char *name, char uidl[POP3_UIDL_MAX + 1])
 {
-	size_t	len = unique_len(name), i;
+	size_t	len = maildir_base_len(name), i;
 	char	hex[65];
 
 	for (i = 0; i < len; i++)
@@ -67,7 +118,7 @@ maildir_uidl(const char *name, char uidl[POP3_UIDL_MAX + 1])
 	memcpy(uidl, hex, 65);
 }
 
-/* Finds ",<key>=<digits>" in the unique part of name. */
+/* Finds the first ",<key>=<digits>" in the unique part of name. */
 static int
 name_field(const char *name, char key, uint64_t *out)
 {
@@ -95,13 +146,55 @@ name_field(const char *name, char key, uint64_t *out)
 int
 maildir_name_w(const char *name, uint64_t *w)
 {
+	size_t		ulen = unique_len(name);
+	uint64_t	s, v;
+
+	if (suffix_at(name, ulen, &s, &v) < ulen) {
+		*w = v;
+		return 0;
+	}
 	return name_field(name, 'W', w);
 }
 
 int
 maildir_name_s(const char *name, uint64_t *s)
 {
+	size_t		ulen = unique_len(name);
+	uint64_t	v, w;
+
+	if (suffix_at(name, ulen, &v, &w) < ulen) {
+		*s = v;
+		return 0;
+	}
 	return name_field(name, 'S', s);
+}
+
+int
+maildir_name_sizes(const char *name, uint64_t *s, uint64_t *w)
+{
+	if (maildir_name_s(name, s) == -1 || maildir_name_w(name, w) == -1)
+		return -1;
+	/* LF -> CRLF doubles a byte at most; a last line gets its CRLF. */
+	if (*w < *s || *w > 2 * *s + (*s > 0 ? 2 : 0))
+		return -1;
+	return 0;
+}
+
+int
+maildir_name_time(const char *name, time_t *t)
+{
+	long long	v = 0;
+	size_t		i;
+
+	for (i = 0; name[i] >= '0' && name[i] <= '9'; i++) {
+		if (i == 18)
+			return -1;
+		v = v * 10 + (name[i] - '0');
+	}
+	if (i == 0 || name[i] != '.')
+		return -1;
+	*t = (time_t)v;
+	return 0;
 }
 
 int
@@ -127,7 +220,7 @@ maildir_count(int fd, uint64_t *size)
 }
 
 int
-maildir_open_file(int dirfd, const char *path)
+maildir_open_file(int dirfd, const char *path, uint64_t *octets)
 {
 	struct stat	st;
 	int		fd, fl, saved;
@@ -156,87 +249,14 @@ maildir_open_file(int dirfd, const char *path)
 	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
 		goto fail;
+	if (octets != NULL)
+		*octets = (uint64_t)st.st_size;
 	return fd;
 fail:
 	saved = errno;
 	close(fd);
 	errno = saved;
 	return -1;
-}
-
-/* Fills m for the regular file sub/name; 1 if skipped, 0, or -1. */
-static int
-scan_one(int subfd, const char *sub, const char *name, struct mdmsg *m)
-{
-	struct stat	st;
-	int		fd, rc;
-
-	if (fstatat(subfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
-		return errno == ENOENT ? 1 : -1;
-	if (!S_ISREG(st.st_mode))
-		return 1;
-	memset(m, 0, sizeof(*m));
-	m->mtime = st.st_mtime;
-	m->in_new = sub[0] == 'n';
-	if (maildir_name_w(name, &m->size) == 0)
-		m->sized = 1;
-	else {
-		if ((fd = maildir_open_file(subfd, name)) == -1)
-			return errno == ENOENT || errno == EINVAL ? 1 : -1;
-		rc = maildir_count(fd, &m->size);
-		close(fd);
-		if (rc == -1)
-			return -1;
-	}
-	maildir_uidl(name, m->uidl);
-	m->path = xmalloc(strlen(sub) + 1 + strlen(name) + 1);
-	strcpy(m->path, sub);
-	strcat(m->path, "/");
-	strcat(m->path, name);
-	return 0;
-}
-
-/* Appends the messages of sub (new or cur) to *v. */
-static int
-scan_sub(int dirfd, const char *sub, struct mdmsg **v, size_t *n,
-    size_t *cap)
-{
-	struct dirent	*de;
-	DIR		*d;
-	int		 subfd, rc = 0, r;
-
-	if ((subfd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1)
-		return -1;
-	if ((d = fdopendir(subfd)) == NULL) {
-		close(subfd);
-		return -1;
-	}
-	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (*n == MAILDIR_MAX_ENTRIES) {
-			errno = E2BIG;
-			rc = -1;
-			break;
-		}
-		if (*n == *cap) {
-			*cap = *cap ? *cap * 2 : 64;
-			*v = xreallocarray(*v, *cap, sizeof(**v));
-		}
-		if ((r = scan_one(subfd, sub, de->d_name, &(*v)[*n])) == -1) {
-			rc = -1;
-			break;
-		}
-		if (r == 0)
-			(*n)++;
-	}
-	if (de == NULL && errno != 0)
-		rc = -1;
-	r = errno;
-	closedir(d);
-	errno = r;
-	return rc;
 }
 
 /* Orders base names by their unique parts only. */
@@ -322,42 +342,270 @@ maildir_relocate(int dirfd, struct mdmsg **v, size_t n)
 }
 
 /*
- * Oldest first; equal mtimes by the unique part of the name, which never
- * changes: the whole name would let RETR's new/NAME -> cur/NAME:2,S move
- * reorder the next session's list ("a:2,S" sorts after "a0").
+ * The scan: a max-heap of the oldest max candidates seen so far, its root
+ * the newest of them, so that a newer entry costs one comparison and no
+ * allocation, and memory stays bounded by max.
+ */
+struct cand {
+	time_t	 time;
+	size_t	 blen;		/* length of the base */
+	char	*path;		/* "new/NAME" or "cur/NAME", owned */
+};
+
+struct heap {
+	struct cand	*v;
+	size_t		 n, max, total;
+};
+
+/*
+ * Oldest first; equal times by the base, which never changes: the whole
+ * name would let RETR's new/NAME -> cur/NAME:2,S move or popd's size
+ * suffix reorder the next session's list ("a:2,S" sorts after "a0").
  */
 static int
-cmp_msg(const void *a, const void *b)
+cmp_cand(const struct cand *x, const struct cand *y)
 {
-	const struct mdmsg *x = a, *y = b;
-	const char *xn = base_name(x->path), *yn = base_name(y->path);
 	int	c;
 
-	if (x->mtime != y->mtime)
-		return x->mtime < y->mtime ? -1 : 1;
-	if ((c = cmp_unique(xn, yn)) != 0)
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	if ((c = memcmp(x->path + 4, y->path + 4, x->blen < y->blen ?
+	    x->blen : y->blen)) != 0)
 		return c;
-	return strcmp(xn, yn);
+	if (x->blen != y->blen)
+		return x->blen < y->blen ? -1 : 1;
+	return strcmp(x->path + 4, y->path + 4);
+}
+
+static int
+cmp_cand_q(const void *a, const void *b)
+{
+	return cmp_cand(a, b);
+}
+
+static void
+sift_down(struct heap *h, size_t i)
+{
+	struct cand	t;
+	size_t		c;
+
+	for (; (c = 2 * i + 1) < h->n; i = c) {
+		if (c + 1 < h->n && cmp_cand(&h->v[c + 1], &h->v[c]) > 0)
+			c++;
+		if (cmp_cand(&h->v[c], &h->v[i]) <= 0)
+			break;
+		t = h->v[i];
+		h->v[i] = h->v[c];
+		h->v[c] = t;
+	}
+}
+
+static void
+sift_up(struct heap *h, size_t i)
+{
+	struct cand	t;
+	size_t		p;
+
+	for (; i > 0 && cmp_cand(&h->v[p = (i - 1) / 2], &h->v[i]) < 0;
+	    i = p) {
+		t = h->v[i];
+		h->v[i] = h->v[p];
+		h->v[p] = t;
+	}
+}
+
+/* Offers c (its path not owned yet) to the heap; copies it when kept. */
+static void
+heap_offer(struct heap *h, struct cand *c)
+{
+	h->total++;
+	if (h->n == h->max) {
+		if (cmp_cand(c, &h->v[0]) >= 0)
+			return;
+		free(h->v[0].path);
+		h->v[0] = *c;
+		h->v[0].path = xstrdup(c->path);
+		sift_down(h, 0);
+		return;
+	}
+	if (h->n % 1024 == 0)
+		h->v = xreallocarray(h->v, h->n + 1024, sizeof(*h->v));
+	h->v[h->n] = *c;
+	h->v[h->n].path = xstrdup(c->path);
+	sift_up(h, h->n++);
+}
+
+/*
+ * The entry's time: the one its name starts with, or its mtime.  The
+ * type from readdir spares a stat; without it (DT_UNKNOWN) or for the
+ * mtime, one fstatat.  1 when it is no message, 0, or -1.
+ */
+static int
+entry_time(int subfd, const struct dirent *de, time_t *t)
+{
+	struct stat	st;
+
+	if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+		return 1;
+	if (de->d_type == DT_REG && maildir_name_time(de->d_name, t) == 0)
+		return 0;
+	if (fstatat(subfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 1 : -1;
+	if (!S_ISREG(st.st_mode))
+		return 1;
+	if (maildir_name_time(de->d_name, t) == -1)
+		*t = st.st_mtime;
+	return 0;
+}
+
+/* Offers the messages of sub (new or cur) to the heap. */
+static int
+scan_sub(int dirfd, const char *sub, struct heap *h)
+{
+	struct dirent	*de;
+	struct cand	 c;
+	DIR		*d;
+	char		 path[4 + 256 + 1];
+	int		 subfd, rc = 0, r;
+
+	if ((subfd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if ((d = fdopendir(subfd)) == NULL) {
+		close(subfd);
+		return -1;
+	}
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if ((r = entry_time(subfd, de, &c.time)) == -1) {
+			rc = -1;
+			break;
+		}
+		if (r == 1 || (size_t)snprintf(path, sizeof(path), "%s/%s",
+		    sub, de->d_name) >= sizeof(path))
+			continue;
+		c.path = path;
+		c.blen = maildir_base_len(de->d_name);
+		heap_offer(h, &c);
+	}
+	if (de == NULL && errno != 0)
+		rc = -1;
+	r = errno;
+	closedir(d);
+	errno = r;
+	return rc;
+}
+
+/* Counts the file at m->path into m's sizes.  1 if skipped, 0, or -1. */
+static int
+count_file(int dirfd, struct mdmsg *m)
+{
+	uint64_t	octets;
+	int		fd, rc;
+
+	if ((fd = maildir_open_file(dirfd, m->path, &octets)) == -1)
+		return errno == ENOENT || errno == EINVAL ? 1 : -1;
+	rc = maildir_count(fd, &m->size);
+	close(fd);
+	m->octets = octets;
+	return rc;
+}
+
+/* Turns candidate c into m: sizes from the name or counted.  As count_file. */
+static int
+fill_msg(int dirfd, struct cand *c, struct mdmsg *m)
+{
+	const char	*name = c->path + 4;
+	int		 r;
+
+	memset(m, 0, sizeof(*m));
+	m->path = c->path;
+	m->time = c->time;
+	m->in_new = c->path[0] == 'n';
+	if (maildir_name_sizes(name, &m->octets, &m->size) == 0)
+		m->sized = 1;
+	else if ((r = count_file(dirfd, m)) != 0)
+		return r;
+	maildir_uidl(name, m->uidl);
+	c->path = NULL;		/* m owns it now */
+	return 0;
 }
 
 int
-maildir_scan(int dirfd, struct mdmsg **out, size_t *n)
+maildir_scan(int dirfd, size_t max, struct mdmsg **out, size_t *n,
+    size_t *total)
 {
+	struct heap	 h = { NULL, 0, max, 0 };
 	struct mdmsg	*v = NULL;
-	size_t		 nv = 0, cap = 0;
-	int		 saved;
+	size_t		 i, nv = 0;
+	int		 r = 0, saved;
 
-	if (scan_sub(dirfd, "new", &v, &nv, &cap) == -1 ||
-	    scan_sub(dirfd, "cur", &v, &nv, &cap) == -1) {
-		saved = errno;
-		maildir_free(v, nv);
-		errno = saved;
+	if (max == 0) {
+		errno = EINVAL;
 		return -1;
 	}
-	if (nv > 0)
-		qsort(v, nv, sizeof(*v), cmp_msg);
+	if (scan_sub(dirfd, "new", &h) == -1 ||
+	    scan_sub(dirfd, "cur", &h) == -1)
+		goto fail;
+	qsort(h.v, h.n, sizeof(*h.v), cmp_cand_q);
+	v = xcalloc(h.n + 1, sizeof(*v));
+	for (i = 0; i < h.n; i++) {
+		if ((r = fill_msg(dirfd, &h.v[i], &v[nv])) == -1)
+			goto fail;
+		if (r == 0)
+			nv++;
+	}
+	for (i = 0; i < h.n; i++)
+		free(h.v[i].path);	/* those skipped */
+	free(h.v);
 	*out = v;
 	*n = nv;
+	if (total != NULL)
+		*total = h.total - (h.n - nv);
+	return 0;
+fail:
+	saved = errno;
+	for (i = 0; i < h.n; i++)
+		free(h.v[i].path);
+	free(h.v);
+	maildir_free(v, nv);
+	errno = saved;
+	return -1;
+}
+
+int
+maildir_recount(int fd, struct mdmsg *m)
+{
+	struct stat	st;
+
+	if (fstat(fd, &st) == -1 || lseek(fd, 0, SEEK_SET) == -1 ||
+	    maildir_count(fd, &m->size) == -1)
+		return -1;
+	m->octets = (uint64_t)st.st_size;
+	return 0;
+}
+
+int
+maildir_settle(int dirfd, struct mdmsg *m)
+{
+	const char	*name = m->path + 4;
+	const char	*info = name + strcspn(name, ":");
+	char		 to[4 + 256 + 1];
+	int		 len;
+
+	len = snprintf(to, sizeof(to), "%.3s/%.*s" SUFFIX_MARK "%llu,W=%llu%s",
+	    m->path, (int)maildir_base_len(name), name,
+	    (unsigned long long)m->octets, (unsigned long long)m->size, info);
+	if (len < 0 || (size_t)len >= sizeof(to) || len - 4 > 255) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (renameat2(dirfd, m->path, dirfd, to, RENAME_NOREPLACE) == -1)
+		return -1;
+	free(m->path);
+	m->path = xstrdup(to);
+	m->sized = 1;
 	return 0;
 }
 

@@ -55,7 +55,7 @@ auth_verify(struct session *s, const char *user, const char *pass)
 	a = conf_valid_name(user) ? conf_account(s->conf, user) : NULL;
 	if (passwd_check(s->conf, a, pass)) {
 		s->acct = a;
-		if (maildrop_open(s) != POP_OK) {
+		if (trans_begin(s) != POP_OK) {
 			s->acct = NULL;
 			return LOGIN_REFUSED;
 		}

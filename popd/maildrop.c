@@ -22,70 +22,144 @@
 
 #define LOCK_NAME	".popd.lock"
 
-static int
+static enum md_status
 lock_maildrop(struct session *s)
 {
 	s->lockfd = openat(s->mdfd, LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC |
 	    O_NOFOLLOW, 0600);
 	if (s->lockfd == -1) {
 		log_warn("%s/%s", s->acct->maildrop, LOCK_NAME);
-		return r_err(s, "SYS/TEMP", "Cannot lock maildrop");
+		return MD_SYS_TEMP;
 	}
 	if (flock(s->lockfd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK)
-			return r_err(s, "IN-USE", "Maildrop is in use by "
-			    "another session");
+			return MD_IN_USE;
 		log_warn("%s: flock", s->acct->maildrop);
-		return r_err(s, "SYS/TEMP", "Cannot lock maildrop");
+		return MD_SYS_TEMP;
 	}
-	return POP_OK;
+	return MD_OK;
 }
 
-static int
+/*
+ * Messages that popd had to count (other tools' names, without ",S=" and
+ * ",W=") get their sizes in their name, under the lock, so that the next
+ * login reads them from the directory alone.  A failure costs only that:
+ * the session serves the sizes it counted.
+ */
+static void
+settle_names(struct session *s)
+{
+	struct mdmsg	*m;
+	size_t		 i;
+	char		 was[4 + 256 + 1];
+
+	for (i = 0; i < s->nmsgs; i++) {
+		m = &s->msgs[i].md;
+		if (m->sized)
+			continue;
+		snprintf(was, sizeof(was), "%s", m->path);
+		if (maildir_settle(s->mdfd, m) == -1)
+			log_warn("%s/%s: naming its size", s->acct->maildrop,
+			    was);
+	}
+}
+
+static enum md_status
 snapshot(struct session *s)
 {
 	struct mdmsg	*v;
-	size_t		 n, i, cap;
+	size_t		 n, i, cap, total;
 
-	if (maildir_scan(s->mdfd, &v, &n) == -1) {
+	cap = s->acct->max_messages > 0 ? s->acct->max_messages :
+	    POPD_MESSAGES_CAP;
+	if (maildir_scan(s->mdfd, cap, &v, &n, &total) == -1) {
 		log_warn("%s: scan", s->acct->maildrop);
-		return r_err(s, "SYS/TEMP", "Cannot read maildrop");
+		return MD_SYS_TEMP;
 	}
-	s->nall = n;
-	s->msgs = xcalloc(n, sizeof(*s->msgs));
+	if (total > n)
+		log_info("%s: listing the oldest %zu of %zu messages",
+		    s->acct->maildrop, n, total);
+	s->nall = s->nmsgs = n;
+	s->msgs = xcalloc(n + 1, sizeof(*s->msgs));
 	for (i = 0; i < n; i++)
 		s->msgs[i].md = v[i];
 	free(v);		/* the paths now belong to s->msgs */
-	cap = s->acct->max_messages;
-	s->nmsgs = cap > 0 && n > cap ? cap : n;
-	return POP_OK;
+	settle_names(s);
+	return MD_OK;
 }
 
-int
+enum md_status
 maildrop_open(struct session *s)
 {
 	const char	*path = s->acct->maildrop;
-	int		 r;
+	enum md_status	 r;
 
 	if (maildir_create(path) == -1) {
 		log_warn("%s: create", path);
-		return r_err(s, "SYS/TEMP", "Cannot open maildrop");
+		return MD_SYS_TEMP;
 	}
 	if ((s->mdfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		log_warn("%s", path);
-		return r_err(s, "SYS/TEMP", "Cannot open maildrop");
+		return MD_SYS_TEMP;
 	}
-	if ((r = lock_maildrop(s)) != POP_OK || (r = snapshot(s)) != POP_OK) {
+	if ((r = lock_maildrop(s)) != MD_OK || (r = snapshot(s)) != MD_OK) {
 		maildrop_close(s);
 		return r;
 	}
-	return POP_OK;
+	return MD_OK;
 }
 
-int
-maildrop_open_msg(struct session *s, size_t i)
+/*
+ * The file no longer has the size listed at login: its name lied, or it
+ * was changed since.  Counted again and renamed, so that the next session
+ * lists what it holds; this one keeps its listing (and refuses to send).
+ */
+static void
+resettle(struct session *s, struct mdmsg *m, int fd, uint64_t octets)
 {
-	return maildir_open_file(s->mdfd, s->msgs[i].md.path);
+	struct mdmsg	 now = *m;
+	uint64_t	 ns, nw;
+
+	log_warnx("%s/%s: %llu bytes on disk, listed as %llu: not sent",
+	    s->acct->maildrop, m->path, (unsigned long long)octets,
+	    (unsigned long long)m->octets);
+	now.path = xstrdup(m->path);
+	if (maildir_recount(fd, &now) == -1)
+		log_warn("%s/%s: read", s->acct->maildrop, m->path);
+	else if (maildir_name_sizes(now.path + 4, &ns, &nw) == 0 &&
+	    ns == now.octets && nw == now.size)
+		;	/* named so already: a second RETR */
+	else if (maildir_settle(s->mdfd, &now) == -1)
+		log_warn("%s/%s: naming its size", s->acct->maildrop, m->path);
+	free(m->path);
+	m->path = now.path;
+}
+
+enum md_status
+maildrop_open_msg(struct session *s, size_t i, int *fd)
+{
+	struct mdmsg	*m = &s->msgs[i].md;
+	uint64_t	 octets;
+
+	if ((*fd = maildir_open_file(s->mdfd, m->path, &octets)) == -1) {
+		if (errno == ENOENT)
+			return MD_GONE;
+		if (errno == EINVAL) {
+			log_warnx("%s/%s: not a regular file",
+			    s->acct->maildrop, m->path);
+			return MD_NOT_FILE;
+		}
+		log_warn("%s/%s: open", s->acct->maildrop, m->path);
+		return MD_SYS_TEMP;
+	}
+	/* One comparison: the bytes sent must be what LIST said. */
+	if (octets != m->octets) {
+		resettle(s, m, *fd, octets);
+		close(*fd);
+		*fd = -1;
+		return MD_CHANGED;
+	}
+	return MD_OK;
 }
 
 /*
@@ -221,10 +295,6 @@ maildrop_close(struct session *s)
 {
 	size_t	i;
 
-	if (s->arg_fd != -1) {
-		close(s->arg_fd);
-		s->arg_fd = -1;
-	}
 	for (i = 0; i < s->nall; i++)
 		free(s->msgs[i].md.path);
 	free(s->msgs);

@@ -140,18 +140,34 @@ int	auth_verify(struct session *, const char *user, const char *pass);
 /* After LOGIN_OK: TRANSACTION state, and the "+OK N messages" reply. */
 int	auth_welcome(struct session *);
 
-/* maildrop.c */
-/* Opens, locks and scans the account's maildrop.  POP_OK or POP_ERR (reply
- * set: [IN-USE] when another session holds it, [SYS/TEMP] otherwise). */
-int	maildrop_open(struct session *);
+/* maildrop.c: the maildrop's side of a session.  It logs what went
+ * wrong and returns a status; trans.c chooses the reply. */
+enum md_status {
+	MD_OK,
+	MD_IN_USE,	/* another session holds the maildrop */
+	MD_SYS_TEMP,	/* a system call failed (logged) */
+	MD_GONE,	/* the message's file is gone (moved or removed) */
+	MD_NOT_FILE,	/* it is no longer a regular file (logged) */
+	MD_CHANGED	/* its size on disk is not the listed one (logged) */
+};
+/* Opens, locks and scans the account's maildrop: the oldest max-messages
+ * (POPD_MESSAGES_CAP when 0), other tools' names given their sizes.
+ * MD_OK, MD_IN_USE or MD_SYS_TEMP (then nothing is held). */
+enum md_status	maildrop_open(struct session *);
 /* Applies DELE (following a message another program moved since login)
  * and new/ -> cur/ moves; unlocks.  Number of failures, each logged. */
 int	maildrop_commit(struct session *);
 /* Unlocks and frees without changing anything. */
 void	maildrop_close(struct session *);
-/* Opens message i for reading; fd or -1 with errno (maildir_open_file:
- * ENOENT when it is gone, EINVAL when it is no longer a regular file). */
-int	maildrop_open_msg(struct session *, size_t i);
+/* Opens message i for reading into *fd, checking that its size on disk is
+ * the one listed (else it is renamed with its true sizes for the next
+ * session).  MD_OK, MD_GONE, MD_NOT_FILE, MD_CHANGED or MD_SYS_TEMP. */
+enum md_status	maildrop_open_msg(struct session *, size_t i, int *fd);
+
+/* trans.c */
+/* Enters the TRANSACTION state's maildrop (maildrop_open): POP_OK, or
+ * POP_ERR with the reply set ([IN-USE], [SYS/TEMP]). */
+int	trans_begin(struct session *);
 
 /* passwd.c */
 /* 1 when password matches the crypt(3) hash; a NULL hash costs a yescrypt

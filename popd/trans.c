@@ -201,23 +201,58 @@ msg_body(struct session *s)
 	return 0;
 }
 
-/* Opens message i into s->arg_fd before "+OK" is promised. */
+/*
+ * The reply to a maildrop status other than MD_OK, message i (0-based) or
+ * none (SIZE_MAX).  RFC 3206: [IN-USE] when another session holds the
+ * maildrop; [SYS/TEMP] for what a later try may not meet (a message whose
+ * size changed is renamed for the next session), [SYS/PERM] for what it
+ * will.
+ */
+static int
+md_reply(struct session *s, enum md_status st, size_t i)
+{
+	switch (st) {
+	case MD_IN_USE:
+		return r_err(s, "IN-USE", "Maildrop is in use by another "
+		    "session");
+	case MD_GONE:
+		return r_err(s, NULL, "Message %zu has vanished", i + 1);
+	case MD_NOT_FILE:
+		return r_err(s, "SYS/PERM", "Message %zu is not a regular file",
+		    i + 1);
+	case MD_CHANGED:
+		return r_err(s, "SYS/TEMP", "Message %zu changed since login; "
+		    "log in again", i + 1);
+	case MD_OK:
+	case MD_SYS_TEMP:
+		break;
+	}
+	if (i == SIZE_MAX)
+		return r_err(s, "SYS/TEMP", "Cannot open maildrop");
+	return r_err(s, "SYS/TEMP", "Cannot open message %zu", i + 1);
+}
+
+int
+trans_begin(struct session *s)
+{
+	enum md_status	st;
+
+	if ((st = maildrop_open(s)) != MD_OK)
+		return md_reply(s, st, SIZE_MAX);
+	return POP_OK;
+}
+
+/*
+ * Opens message i into s->arg_fd before "+OK" is promised; msg_body
+ * closes it.  The file holds the octets that LIST said, or it is refused.
+ */
 static int
 can_open(struct session *s, size_t i)
 {
-	if ((s->arg_fd = maildrop_open_msg(s, i)) == -1) {
-		if (errno == ENOENT)
-			return r_err(s, NULL, "Message %zu has vanished", i + 1);
-		if (errno == EINVAL) {
-			/* A FIFO, a link elsewhere: never read, never hang. */
-			log_warnx("%s/%s: not a regular file", s->acct->maildrop,
-			    s->msgs[i].md.path);
-			return r_err(s, "SYS/PERM", "Message %zu is not a "
-			    "regular file", i + 1);
-		}
-		log_warn("%s: open", s->msgs[i].md.path);
-		return r_err(s, "SYS/TEMP", "Cannot open message %zu", i + 1);
-	}
+	enum md_status	st;
+
+	if ((st = maildrop_open_msg(s, i, &s->arg_fd)) != MD_OK)
+		return md_reply(s, st, i);
 	return POP_OK;
 }
 

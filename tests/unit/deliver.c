@@ -313,7 +313,7 @@ test_commit(void)
 		size_t		 n = 0, j;
 		int		 r;
 
-		r = maildir_scan(d.dirfd, &list, &n);
+		r = maildir_scan(d.dirfd, 1000, &list, &n, NULL);
 		good = r == 0 && n == nb + 1;
 		for (j = 0; good && j < n; j++) {
 			for (i = 0; i <= nb; i++)

@@ -1,8 +1,10 @@
 /*
  * maildir.c: maildir_create and maildir_scan on a real temporary Maildir:
- * the order (mtime, then name), what is skipped (dot files, directories,
- * FIFOs, symbolic links, tmp/), ",W=" trusted, and counted sizes equal to
- * the wire rule of common/wire.h, computed here byte by byte.
+ * the order (the name's delivery time, else mtime; then the base), what is
+ * skipped (dot files, directories, FIFOs, symbolic links, tmp/), ",S=" and
+ * ",W=" trusted only together, the oldest max kept, maildir_settle keeping
+ * the UIDL, and counted sizes equal to the wire rule of common/wire.h,
+ * computed here byte by byte.
  */
 #include <sys/stat.h>
 
@@ -54,7 +56,7 @@ scan(struct mdmsg **v, size_t *n)
 
 	if ((fd = open(top, O_RDONLY | O_DIRECTORY)) == -1)
 		die(top);
-	r = maildir_scan(fd, v, n);
+	r = maildir_scan(fd, 1000, v, n, NULL);
 	close(fd);
 	return r;
 }
@@ -93,10 +95,10 @@ test_order(void)
 	static const char *const want[] = {
 		"new/z", "cur/c:2,S", "new/a", "cur/a0:2,S", "new/b:2,",
 		"cur/d:2,S", "new/d0",
-		"cur/w,W=12345:2,S", "cur/bad,W=:2,S", "cur/big"
+		"cur/w,S=1,W=4:2,S", "cur/bad,W=:2,S", "cur/big"
 	};
 	static const char *const uidl[] = {
-		"z", "c", "a", "a0", "b", "d", "d0", "w,W=12345", "bad,W=", "big"
+		"z", "c", "a", "a0", "b", "d", "d0", "w,S=1,W=4", "bad,W=", "big"
 	};
 	struct mdmsg	*v;
 	size_t		 n, i;
@@ -111,7 +113,7 @@ test_order(void)
 	/* Ties go by the unique part: "d" before "d0", though "d0" < "d:". */
 	MKFILE("new/d0", "D0\n", 1700000250);
 	MKFILE("cur/d:2,S", "D\n", 1700000250);
-	MKFILE("cur/w,W=12345:2,S", "x", 1700000300);
+	MKFILE("cur/w,S=1,W=4:2,S", "x", 1700000300);
 	MKFILE("cur/bad,W=:2,S", "a\nb\n", 1700000400);
 	/* CR as byte 65535, LF as 65536: a pair split by the read blocks. */
 	memset(big, 'x', sizeof(big));
@@ -151,15 +153,17 @@ test_order(void)
 		maildir_free(v, n);
 		return;
 	}
-	is_int(v[0].mtime, 1700000050, "mtime is kept");
+	is_int(v[0].time, 1700000050, "mtime is the time of a name without one");
 	ok(v[0].in_new && !v[1].in_new && v[4].in_new && !v[5].in_new &&
 	    v[6].in_new, "in_new says where the file is");
 	is_int(v[0].size, 0, "empty file: 0");
 	is_int(v[1].size, 3, "no final newline: \"C\" + CRLF");
 	is_int(v[2].size, 3, "CRLF stays CRLF");
 	is_int(v[3].size, 4, "LF counts as CRLF");
-	is_int(v[7].size, 12345, ",W= is trusted, the file not read");
+	is_int(v[7].size, 4, ",S= and ,W= are trusted, the file not read");
+	is_int(v[7].octets, 1, "...octets from ,S=");
 	ok(v[7].sized && !v[8].sized, "sized says where the size came from");
+	is_int(v[8].octets, 4, "a counted file's octets are its size");
 	is_int(v[8].size, 6, "a malformed ,W= is ignored: counted");
 	is_int(v[9].size, ref_wire(big, sizeof(big)),
 	    "CRLF split across read blocks counts once");

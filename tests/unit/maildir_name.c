@@ -51,6 +51,18 @@ test_uidl(void)
 	uidl_is("caf\xc3\xa9:2,S",
 	    "850f7dc43910ff890f8879c0ed26fe697c93a067ad93a7d50f466a7028a9bf4e",
 	    "8-bit bytes: hashed");
+	uidl_is("1700000000.X.host,popd,S=8,W=10:2,S", "1700000000.X.host",
+	    "popd's size suffix is not part of the UIDL");
+	uidl_is("1700000000.X.host,S=8,W=10", "1700000000.X.host,S=8,W=10",
+	    "other sizes are");
+	uidl_is("a,S=1,W=9,popd,S=8,W=10", "a,S=1,W=9",
+	    "only popd's suffix is left out");
+	uidl_is("a,popd,S=8,W=10,b", "a,popd,S=8,W=10,b",
+	    "a suffix not at the end is no suffix");
+	uidl_is("a,popd,S=8,W=", "a,popd,S=8,W=", "nor a malformed one");
+	uidl_is(X70 "x,popd,S=1,W=3:2,S",
+	    "87a1e4c1c92b7b7a7c46433d780de6cc19f9ef34fdb872c875fd6363ab238a56",
+	    "71 octets before popd's suffix: the hash of the base");
 	uidl_is("1700000000.M1P2.host\tx:2,",
 	    "113defb44c43fa69c12f9e27c733b01a816f5dcab247f34ea239fda02e70b227",
 	    "a tab: hashed");
@@ -121,10 +133,40 @@ test_sizes(void)
 	    "S overflows 64 bits");
 }
 
+static void
+both_is(const char *name, int rc, uint64_t ws, uint64_t ww, const char *what)
+{
+	uint64_t	s = 0, w = 0;
+
+	is_int(maildir_name_sizes(name, &s, &w), rc, what);
+	if (rc == 0)
+		ok(s == ws && w == ww, what);
+}
+
+static void
+test_both(void)
+{
+	both_is("1.a,S=10,W=12:2,S", 0, 10, 12, "S and W that agree");
+	both_is("1.a,S=10,W=10", 0, 10, 10, "W == S");
+	both_is("1.a,S=10,W=22", 0, 10, 22, "W == 2S + 2");
+	both_is("1.a,S=10,W=23", -1, 0, 0, "W > 2S + 2");
+	both_is("1.a,S=10,W=9", -1, 0, 0, "W < S");
+	both_is("1.a,S=0,W=0", 0, 0, 0, "empty");
+	both_is("1.a,S=0,W=2", -1, 0, 0, "empty file, W=2");
+	both_is("1.a,W=12", -1, 0, 0, "W without S: not trusted");
+	both_is("1.a,S=12", -1, 0, 0, "S without W");
+	both_is("1.a,S=99,W=5,popd,S=3,W=5", 0, 3, 5, "popd's suffix wins");
+	w_is("1.a,W=5,popd,S=3,W=6", 0, 6, "W from popd's suffix");
+	s_is("1.a,S=5,popd,S=3,W=6", 0, 3, "S from popd's suffix");
+	is_int(maildir_base_len("1.a,popd,S=3,W=6:2,S"), 3, "base length");
+	is_int(maildir_base_len("1.a:2,S"), 3, "base length, no suffix");
+}
+
 int
 main(void)
 {
 	test_uidl();
 	test_sizes();
+	test_both();
 	return done_testing();
 }
