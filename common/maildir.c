@@ -414,24 +414,43 @@ sift_up(struct heap *h, size_t i)
 	}
 }
 
+/* Paths are allocated in 32-byte steps: one evicted is mostly reused. */
+#define PATH_SLOT(n)	(((n) + 31) & ~(size_t)31)
+
+/* A copy of path, in old's memory when it is large enough (old freed). */
+static char *
+keep_path(char *old, const char *path)
+{
+	size_t	len = strlen(path) + 1;
+
+	if (old == NULL || len > PATH_SLOT(strlen(old) + 1)) {
+		free(old);
+		old = xmalloc(PATH_SLOT(len));
+	}
+	memcpy(old, path, len);
+	return old;
+}
+
 /* Offers c (its path not owned yet) to the heap; copies it when kept. */
 static void
 heap_offer(struct heap *h, struct cand *c)
 {
+	char	*p;
+
 	h->total++;
 	if (h->n == h->max) {
 		if (cmp_cand(c, &h->v[0]) >= 0)
 			return;
-		free(h->v[0].path);
+		p = keep_path(h->v[0].path, c->path);
 		h->v[0] = *c;
-		h->v[0].path = xstrdup(c->path);
+		h->v[0].path = p;
 		sift_down(h, 0);
 		return;
 	}
 	if (h->n % 1024 == 0)
 		h->v = xreallocarray(h->v, h->n + 1024, sizeof(*h->v));
 	h->v[h->n] = *c;
-	h->v[h->n].path = xstrdup(c->path);
+	h->v[h->n].path = keep_path(NULL, c->path);
 	sift_up(h, h->n++);
 }
 
