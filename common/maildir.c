@@ -118,6 +118,12 @@ maildir_uidl(const char *name, char uidl[POP3_UIDL_MAX + 1])
 	memcpy(uidl, hex, 65);
 }
 
+void
+maildir_uidl_whole(const char *name, char uidl[POP3_UIDL_MAX + 1])
+{
+	sha256_hex(name, unique_len(name), uidl);
+}
+
 /* Finds the first ",<key>=<digits>" in the unique part of name. */
 static int
 name_field(const char *name, char key, uint64_t *out)
@@ -575,6 +581,14 @@ maildir_scan(int dirfd, size_t max, struct mdmsg **out, size_t *n,
 		if (r == 0)
 			nv++;
 	}
+	/*
+	 * Two files of one base (a copy of a message popd renamed) sort
+	 * together when their names start with a time: the later one
+	 * answers to the digest of its whole unique part instead.
+	 */
+	for (i = 1; i < nv; i++)
+		if (strcmp(v[i].uidl, v[i - 1].uidl) == 0)
+			maildir_uidl_whole(v[i].path + 4, v[i].uidl);
 	for (i = 0; i < h.n; i++)
 		free(h.v[i].path);	/* those skipped */
 	free(h.v);

@@ -51,7 +51,8 @@ int	maildir_create(const char *path);
  * type; memory is bounded by max, whatever the Maildir holds.  Sizes come
  * from the name (see above), else the file is opened and counted (sized
  * is 0: maildir_settle can name them).  A file that vanishes while we
- * scan is skipped.  On success *out is an array of *n entries owned by the
+ * scan is skipped.  When two listed files of one base sort together, the
+ * second gets maildir_uidl_whole, so that UIDLs stay unique.  On success *out is an array of *n entries owned by the
  * caller (maildir_free), and *total (when not NULL) is how many messages
  * there were; returns 0, or -1 with errno.
  */
@@ -86,6 +87,12 @@ long	maildir_relocate(int dirfd, struct mdmsg **v, size_t n);
 
 /* Fills uidl from a file name (a base name, no directory). */
 void	maildir_uidl(const char *name, char uidl[POP3_UIDL_MAX + 1]);
+
+/*
+ * The UIDL of a second file with the same base as another (a copy of a
+ * file that popd renamed): the SHA-256 of its whole unique part, in hex.
+ */
+void	maildir_uidl_whole(const char *name, char uidl[POP3_UIDL_MAX + 1]);
 
 /* Length of the base of name (a file name, no directory). */
 size_t	maildir_base_len(const char *name);

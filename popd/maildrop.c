@@ -40,6 +40,19 @@ lock_maildrop(struct session *s)
 	return MD_OK;
 }
 
+/* 1 when a message other than i has i's UIDL. */
+static int
+uidl_taken(const struct session *s, size_t i)
+{
+	size_t	j;
+
+	for (j = 0; j < s->nmsgs; j++)
+		if (j != i && strcmp(s->msgs[j].md.uidl, s->msgs[i].md.uidl) ==
+		    0)
+			return 1;
+	return 0;
+}
+
 /*
  * Messages that popd had to count (other tools' names, without ",S=" and
  * ",W=") get their sizes in their name, under the lock, so that the next
@@ -58,9 +71,13 @@ settle_names(struct session *s)
 		if (m->sized)
 			continue;
 		snprintf(was, sizeof(was), "%s", m->path);
-		if (maildir_settle(s->mdfd, m) == -1)
-			log_warn("%s/%s: naming its size", s->acct->maildrop,
-			    was);
+		if (maildir_settle(s->mdfd, m) == 0)
+			continue;
+		log_warn("%s/%s: naming its size", s->acct->maildrop, was);
+		/* Its new name is another file's, which may have its UIDL
+		 * too (one rare case: a linear search). */
+		if (errno == EEXIST && uidl_taken(s, i))
+			maildir_uidl_whole(m->path + 4, m->uidl);
 	}
 }
 
