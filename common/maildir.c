@@ -573,7 +573,8 @@ maildir_scan(int dirfd, size_t max, struct mdmsg **out, size_t *n,
 	if (scan_sub(dirfd, "new", &h) == -1 ||
 	    scan_sub(dirfd, "cur", &h) == -1)
 		goto fail;
-	qsort(h.v, h.n, sizeof(*h.v), cmp_cand_q);
+	if (h.n > 0)
+		qsort(h.v, h.n, sizeof(*h.v), cmp_cand_q);
 	v = xcalloc(h.n + 1, sizeof(*v));
 	for (i = 0; i < h.n; i++) {
 		if ((r = fill_msg(dirfd, &h.v[i], &v[nv])) == -1)

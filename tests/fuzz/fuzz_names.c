@@ -2,8 +2,13 @@
  * fuzz_names.c: what popd reads from a Maildir file name, the wire-size
  * counter, and strict numbers.
  *
- * - maildir_uidl: always 1..70 octets in 0x21..0x7E; the unique part
- *   itself when it is one, else the SHA-256 hex of it (maildir.h).
+ * - maildir_uidl: always 1..70 octets in 0x21..0x7E; the base (the
+ *   unique part without popd's ",popd,S=<s>,W=<w>" suffix) itself when it
+ *   is one, else the SHA-256 hex of it (maildir.h).
+ * - popd's rename (maildir_settle: base + suffix + info) keeps the UIDL,
+ *   and the sizes it wrote are read back; maildir_name_sizes gives both
+ *   only when S <= W <= 2S + 2; maildir_name_time is the leading digits
+ *   before a '.'.
  * - maildir_name_s/_w on the input as a name: a value found is at most
  *   UINT64_MAX / 2 and is written after ",S=" / ",W=" in the unique part;
  *   on a name built as imapfetch builds them (UNIQUE,S=<s>,W=<w>[:2,FL]),
@@ -28,7 +33,7 @@ static void
 check_uidl(const char *name)
 {
 	char	 uidl[POP3_UIDL_MAX + 1], hex[65];
-	size_t	 ulen = strcspn(name, ":"), len, i;
+	size_t	 ulen = maildir_base_len(name), len, i;
 	int	 plain = ulen > 0 && ulen <= POP3_UIDL_MAX;
 
 	for (i = 0; i < ulen; i++)
@@ -76,6 +81,56 @@ check_field(const char *name, char key, int r, uint64_t v)
 			found = 1;
 	}
 	CHECK(found, "%c=%" PRIu64 " is not in the name", key, v);
+}
+
+/* The name maildir_settle gives name: base, popd's suffix, info. */
+static void
+check_settle(const char *name, const uint8_t *data, size_t size)
+{
+	char		*to, uidl[POP3_UIDL_MAX + 1], uidl2[POP3_UIDL_MAX + 1];
+	const char	*info = name + strcspn(name, ":");
+	size_t		 blen = maildir_base_len(name), len;
+	uint64_t	 s = 0, w, gs, gw;
+
+	CHECK(blen <= strcspn(name, ":"), "base longer than the unique part");
+	if (size >= 8)
+		memcpy(&s, data, 8);
+	s %= UINT64_MAX / 4;
+	w = s == 0 ? 0 : s + s / 3 + (size & 1);
+	len = blen + strlen(info) + 64;
+	if ((to = malloc(len)) == NULL)
+		abort();
+	snprintf(to, len, "%.*s,popd,S=%" PRIu64 ",W=%" PRIu64 "%s",
+	    (int)blen, name, s, w, info);
+	maildir_uidl(name, uidl);
+	maildir_uidl(to, uidl2);
+	CHECK(strcmp(uidl, uidl2) == 0, "UIDL %s became %s in %s", uidl,
+	    uidl2, to);
+	CHECK(maildir_base_len(to) == blen, "base of %s", to);
+	CHECK(maildir_name_sizes(to, &gs, &gw) == 0 && gs == s && gw == w,
+	    "sizes of %s", to);
+	free(to);
+}
+
+static void
+check_sizes_time(const char *name)
+{
+	uint64_t	s, w, fs, fw;
+	time_t		t;
+	size_t		n = strspn(name, "0123456789");
+
+	if (maildir_name_sizes(name, &s, &w) == 0) {
+		CHECK(w >= s && w <= 2 * s + (s > 0 ? 2 : 0), "S=%" PRIu64
+		    " W=%" PRIu64 " disagree", s, w);
+		CHECK(maildir_name_s(name, &fs) == 0 && fs == s &&
+		    maildir_name_w(name, &fw) == 0 && fw == w, "sizes differ");
+	}
+	if (maildir_name_time(name, &t) == 0)
+		CHECK(n >= 1 && n <= 18 && name[n] == '.' &&
+		    (uint64_t)t == strtoull(name, NULL, 10), "time of %s", name);
+	else
+		CHECK(n == 0 || n > 18 || name[n] != '.', "no time in %s",
+		    name);
 }
 
 /* A name as imapfetch makes it, from the input: the sizes must come back. */
@@ -182,6 +237,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_uidl(name);
 	check_field(name, 'S', maildir_name_s(name, &v), v);
 	check_field(name, 'W', maildir_name_w(name, &v), v);
+	check_sizes_time(name);
+	check_settle(name, data, size);
 	if (size <= 64)
 		check_num(name);
 	check_built(data, size);
