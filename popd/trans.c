@@ -189,7 +189,11 @@ msg_body(struct session *s)
 	if (r == -1 || wire_enc_final(&e, sink_io, &s->io) == -1)
 		return -1;
 	if (s->arg_lines < 0) {
-		/* A stale ",W=" or a file changed behind our back. */
+		/*
+		 * can_open checked the size on disk; left: a ",W=" wrong
+		 * although ",S=" is right, or a file rewritten in place
+		 * to the same length since.
+		 */
 		if (e.octets != m->md.size)
 			log_warnx("%s: sent %llu octets, LIST said %llu",
 			    m->md.path, (unsigned long long)e.octets,
