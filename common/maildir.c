@@ -348,9 +348,9 @@ maildir_relocate(int dirfd, struct mdmsg **v, size_t n)
 }
 
 /*
- * The scan: a max-heap of the oldest max candidates seen so far, its root
- * the newest of them, so that a newer entry costs one comparison and no
- * allocation, and memory stays bounded by max.
+ * The scan: the oldest max candidates seen so far, kept in a max-heap
+ * once there are max of them (its root the newest), so that a newer entry
+ * costs one comparison and no allocation, and memory stays bounded by max.
  */
 struct cand {
 	time_t	 time;
@@ -406,20 +406,6 @@ sift_down(struct heap *h, size_t i)
 	}
 }
 
-static void
-sift_up(struct heap *h, size_t i)
-{
-	struct cand	t;
-	size_t		p;
-
-	for (; i > 0 && cmp_cand(&h->v[p = (i - 1) / 2], &h->v[i]) < 0;
-	    i = p) {
-		t = h->v[i];
-		h->v[i] = h->v[p];
-		h->v[p] = t;
-	}
-}
-
 /* Paths are allocated in 32-byte steps: one evicted is mostly reused. */
 #define PATH_SLOT(n)	(((n) + 31) & ~(size_t)31)
 
@@ -441,6 +427,7 @@ keep_path(char *old, const char *path)
 static void
 heap_offer(struct heap *h, struct cand *c)
 {
+	size_t	 i;
 	char	*p;
 
 	h->total++;
@@ -453,11 +440,14 @@ heap_offer(struct heap *h, struct cand *c)
 		sift_down(h, 0);
 		return;
 	}
+	/* Not full: a plain array, made a heap only when it fills. */
 	if (h->n % 1024 == 0)
 		h->v = xreallocarray(h->v, h->n + 1024, sizeof(*h->v));
 	h->v[h->n] = *c;
 	h->v[h->n].path = keep_path(NULL, c->path);
-	sift_up(h, h->n++);
+	if (++h->n == h->max)
+		for (i = h->n / 2; i-- > 0; )
+			sift_down(h, i);
 }
 
 /*
