@@ -23,9 +23,11 @@ Used as a module by pop3check.py.
 import hashlib
 import json
 import os
+import re
 import sys
 
-# Message n gets mtime BASE_MTIME + 60 * n (n from 1): the POP3 order.
+# Message n is named BASE_MTIME + n (its delivery time, n from 1) and gets
+# mtime BASE_MTIME + 60 * n: the POP3 order either way.
 BASE_MTIME = 1600000000
 UIDL_MAX = 70
 
@@ -77,6 +79,24 @@ def uidl(name):
     if len(uniq) > UIDL_MAX or any(b < 0x21 or b > 0x7E for b in uniq):
         return hashlib.sha256(uniq).hexdigest()
     return uniq.decode("ascii")
+
+
+def base(uniq):
+    """A unique part without the size suffix popd gives the names of
+    messages it had to count (",popd,S=<s>,W=<w>"): what the UIDL is made
+    of, the same before and after."""
+    return re.sub(r",popd,S=\d+,W=\d+$", "", uniq)
+
+
+def find(md, m):
+    """Where message m of the manifest is now: new/ or cur/, its name as
+    written or as popd renamed it (base(), then any info part)."""
+    want = base(m["path"][4:].split(":")[0])
+    for d in ("new", "cur"):
+        for n in os.listdir(os.path.join(md, d)):
+            if base(n.split(":")[0]) == want:
+                return os.path.join(md, d, n)
+    raise FileNotFoundError(m["path"])
 
 
 def big_message(size=5 * 1024 * 1024):
@@ -139,23 +159,31 @@ def fixtures(big=True):
 def write_maildir(md, msgs, manifest, ties=0):
     """Writes msgs [(name_unique, folder, flags, with_w, data)] into md and
     the manifest; mtimes follow the list order, but the last ties messages
-    share one mtime (their names must sort in list order)."""
+    share one mtime (their names must sort in list order).  A message
+    without with_w is listed under the name popd gives it at the first
+    login (",popd,S=<s>,W=<w>" after the unique part): "path" is where
+    the file is once popd has seen it, "written" where it was written."""
     for d in ("tmp", "new", "cur"):
         os.makedirs(os.path.join(md, d), exist_ok=True)
     out = []
     for i, (uniq, folder, flags, with_w, data) in enumerate(msgs, 1):
         w = wire(data)
-        name = uniq
+        name = settled = uniq
         if with_w:
             name += ",S=%d,W=%d" % (len(data), len(w))
+            settled = name
+        else:
+            settled += ",popd,S=%d,W=%d" % (len(data), len(w))
         if flags is not None:
             name += ":" + flags
+            settled += ":" + flags
         path = os.path.join(md, folder, name)
         with open(path, "wb") as fh:
             fh.write(data)
         t = BASE_MTIME + 60 * min(i, len(msgs) - ties + 1)
         os.utime(path, (t, t))
-        out.append({"n": i, "path": folder + "/" + name, "folder": folder,
+        out.append({"n": i, "path": folder + "/" + settled,
+                    "written": folder + "/" + name, "folder": folder,
                     "uidl": uidl(name), "size": len(w), "bytes": len(data),
                     "tag": uniq.rsplit(".", 1)[-1][:12]})
     with open(manifest, "w") as fh:
@@ -177,10 +205,12 @@ def make(md, big=True, many=0):
                          folder, flags, with_w, data))
         # UIDL hashing: a unique part with a byte outside 0x21-0x7E, and one
         # longer than 70 octets; both must come back as 64 hex digits.  The
-        # two share an mtime: the name decides ("...M100" < "...M99").
-        msgs.append((os.fsdecode(b"%d.M100P4242Q100.caf\xc3\xa9" % BASE_MTIME), "new", None,
+        # two share a delivery time (and an mtime): the rest of the name
+        # decides ("...M100" < "...M99").
+        t = BASE_MTIME + len(msgs) + 1
+        msgs.append((os.fsdecode(b"%d.M100P4242Q100.caf\xc3\xa9" % t), "new", None,
                      True, b"Subject: 8-bit name\n\nthe UIDL is hashed too\n"))
-        msgs.append(("%d.M99P4242Q99.%s" % (BASE_MTIME, "n" * 80), "new", None, False,
+        msgs.append(("%d.M99P4242Q99.%s" % (t, "n" * 80), "new", None, False,
                      b"Subject: long name\n\nthe UIDL is hashed\n"))
     return write_maildir(md, msgs, manifest, ties=0 if many else 2)
 
@@ -203,7 +233,7 @@ def main(argv):
         md = args[1][:-len(".json")]
         os.makedirs(args[2], exist_ok=True)
         for m in load(args[1]):
-            with open(os.path.join(md, m["path"]), "rb") as fh, \
+            with open(find(md, m), "rb") as fh, \
                  open(os.path.join(args[2], str(m["n"])), "wb") as out:
                 out.write(wire(fh.read()))
         return 0

@@ -89,11 +89,13 @@ class Ctx:
         self.where = None
 
     def data(self, m):
-        """The bytes of message m, wherever it lives now (new/ or cur/)."""
-        uniq = m["path"][4:].split(":")[0]
+        """The bytes of message m, wherever it lives now (new/ or cur/,
+        named as written or as popd renamed it)."""
+        uniq = mkfixtures.base(m["path"][4:].split(":")[0])
         for fresh in (False, True):
             if fresh or self.where is None:
-                self.where = {n.split(":")[0]: os.path.join(self.md, d, n)
+                self.where = {mkfixtures.base(n.split(":")[0]):
+                              os.path.join(self.md, d, n)
                               for d in ("new", "cur")
                               for n in os.listdir(os.path.join(self.md, d))}
             if uniq in self.where and os.path.exists(self.where[uniq]):
@@ -241,7 +243,7 @@ def check_read(t, ctx):
     t.eq(lines, [b"%d %d" % (m["n"], m["size"]) for m in msgs], "LIST (all): sizes in order")
     resp, lines, _ = p.uidl()
     t.eq(lines, [("%d %s" % (m["n"], m["uidl"])).encode() for m in msgs],
-         "UIDL (all): unique parts in mtime order")
+         "UIDL (all): unique parts in delivery order")
     t.ok(all(len(m["uidl"]) == 64 for m in msgs if "Q99." in m["tag"] or "Q100." in m["tag"]),
          "fixture UIDLs of odd names are 64-hex hashes")
     for m in msgs:
