@@ -71,11 +71,12 @@ def top(w, n):
 
 
 def uidl(name):
-    """The UIDL of a Maildir file name: the unique part (before ':'), or the
-    SHA-256 hex of it when it is too long or holds a byte outside 0x21-0x7E."""
+    """The UIDL of a Maildir file name: the unique part (before ':') without
+    popd's size suffix (base()), or the SHA-256 hex of it when it is too
+    long or holds a byte outside 0x21-0x7E."""
     if isinstance(name, str):
         name = os.fsencode(name)
-    uniq = name.split(b":", 1)[0]
+    uniq = os.fsencode(base(os.fsdecode(name.split(b":", 1)[0])))
     if len(uniq) > UIDL_MAX or any(b < 0x21 or b > 0x7E for b in uniq):
         return hashlib.sha256(uniq).hexdigest()
     return uniq.decode("ascii")
