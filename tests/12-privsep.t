@@ -22,9 +22,9 @@ ldd "$POPD" 2>/dev/null | grep -q libasan && asan=1
 
 mkmaildir "$T/alice"
 mkmaildir "$T/bob"
-printf 'Subject: a\n\nalice\n' > "$T/alice/cur/1.alice"
+printf 'Subject: a\n\nalice\n' > "$T/alice/cur/1.alice,S=18,W=21"
 printf 'Subject: b\n\nbob\n' > "$T/bob/cur/1.bob"
-chown "$TUSER:" "$T/alice/cur/1.alice" "$T/bob/cur/1.bob"
+chown "$TUSER:" "$T/alice/cur/1.alice,S=18,W=21" "$T/bob/cur/1.bob"
 ha=$(hash_password alice-Secret-1)
 hb=$(hash_password bob-Secret-2)
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -172,7 +172,7 @@ def session(tls):
                   '((int (*)(const char *, int))open)("%s/bob/cur/1.bob", 0)' % T,
                   '((int (*)(const char *, int))open)("%s/bob/cur", 0x10000)' % T,
                   '((int (*)(const char *, int))open)("%s/popd.conf", 0)' % T,
-                  '((int (*)(const char *, int))open)("%s/alice/cur/1.alice", 0)' % T)
+                  '((int (*)(const char *, int))open)("%s/alice/cur/1.alice,S=18,W=21", 0)' % T)
     ok(r[:3] == [-1, -1, -1], "%s: the session cannot open another "
        "user's message or maildrop, or popd.conf" % what,
        "open returned %r" % (r[:3],))

@@ -43,7 +43,6 @@ diag "VmHWM of the session: ${hwm:-?} kB; PASS answered in ${login:-?} s"
 # 30 s would mean a per-message open or a machine far too loaded.
 check "the login answered within 30 s" \
     python3 -c "import sys; sys.exit(not float(sys.argv[1]) < 30)" "${login:-99}"
-todo "peak memory under $((BOUND_KB / 1024)) MB with max-messages = $MAX (${hwm:-?} kB)" \
-    "memory grows with the maildrop, not max-messages: maildir_scan keeps every entry (issue 11, item 2)" \
+check "peak memory under $((BOUND_KB / 1024)) MB with max-messages = $MAX (${hwm:-?} kB)" \
     test "${hwm:-999999}" -lt $BOUND_KB
 done_testing
