@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "limits.h"
+#include "params.h"
 
 enum plaintext_auth { PA_TLS, PA_TLS_OR_LOOPBACK, PA_ALWAYS };
 enum imap_tls { IT_IMPLICIT, IT_STARTTLS, IT_NONE, IT_NONE_I_KNOW };

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "limits.h"
+#include "params.h"
 
 struct tls;
 

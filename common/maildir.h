@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "limits.h"
+#include "params.h"
 
 struct mdmsg {
 	char		*path;		/* "new/NAME" or "cur/NAME", owned */

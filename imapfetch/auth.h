@@ -6,7 +6,7 @@
  * or imap-oauth2-command (run with sh -c for each connection; the first line
  * of its standard output; killed when not done within imap-timeout), or
  * imap-password (the configuration file must then be 0600 or 0400); at
- * most SECRET_MAX bytes (limits.h), never truncated.  A secret never
+ * most SECRET_MAX bytes (params.h), never truncated.  A secret never
  * reaches a log line or the -v trace, and the buffers that held it are
  * wiped, on failure too.
  */

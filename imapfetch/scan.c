@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "limits.h"
+#include "params.h"
 #include "scan.h"
 
 /* 1 when s starts with "* <number> FETCH", in any case. */

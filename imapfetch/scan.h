@@ -4,7 +4,7 @@
  * a whole response in memory (a line without end, a literal it does not
  * stream), but for the BODY[] literals of a body FETCH, which it hands to
  * our body handler: so a response may hold at most IMAP_RESPONSE_MAX
- * bytes outside those (limits.h), and a server cannot make imapfetch grow
+ * bytes outside those (params.h), and a server cannot make imapfetch grow
  * without bound.
  *
  * A literal is one announced by a line that ends in "{<n>}" CRLF.  It

@@ -47,7 +47,7 @@ waiter(const struct conn *c)
 	return w;
 }
 
-/* A new command: its deadline starts (limits.h). */
+/* A new command: its deadline starts (params.h). */
 static void
 deadline_start(struct conn *c)
 {

@@ -35,7 +35,7 @@ struct conn {
 	int			 verbose;
 	int			 secret;	/* mask what is being sent */
 	int			 bodies;	/* a body FETCH is under way */
-	long long		 deadline;	/* monotonic ms; see limits.h */
+	long long		 deadline;	/* monotonic ms; see params.h */
 	struct scan		 scan;
 };
 

@@ -58,7 +58,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "params.h"
 
 enum chan_type {
 	CHAN_INIT = 1,

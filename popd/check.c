@@ -18,7 +18,7 @@
 #include "check.h"
 #include "conf.h"
 #include "confload.h"
-#include "limits.h"
+#include "params.h"
 #include "session.h"
 #include "tlsconf.h"
 

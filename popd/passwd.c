@@ -11,7 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "params.h"
 #include "log.h"
 #include "session.h"
 #include "util.h"

@@ -13,7 +13,7 @@
 
 #include "conf.h"
 #include "io.h"
-#include "limits.h"
+#include "params.h"
 #include "maildir.h"
 
 struct tls;

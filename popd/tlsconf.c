@@ -10,7 +10,7 @@
 
 #include <tls.h>
 
-#include "limits.h"
+#include "params.h"
 #include "tlsconf.h"
 
 /* Reads path into *buf; 0, or -1 with a message. */

@@ -16,7 +16,7 @@ mkmaildir "$T/alice"
 mkconf "$T/popd.conf" </dev/null
 sed -i 's/^auth-failure-delay = 0$/auth-failure-delay = 1/' "$T/popd.conf"
 cap=$(popd_limit POPD_AUTH_TRIES)
-check "the cap is in common/limits.h ($cap)" test -n "$cap"
+check "the cap is in common/params.h ($cap)" test -n "$cap"
 check "popd under tcpserver -c 64" hserve port sup "$T/popd.conf" 64
 tap_import python3 tests/hostile.py brute --port "$port" --ppid "$sup" \
     --log "$T/popd.conf.log" --delay 1 --cap "$cap"

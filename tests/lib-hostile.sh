@@ -48,5 +48,5 @@ todo() {
 	if "$@"; then echo "ok $_n - $_tn # TODO $_tw"; else echo "not ok $_n - $_tn # TODO $_tw"; fi
 }
 
-# A limit of popd's, as common/limits.h states it.
-popd_limit() { awk -v k="$1" '$1 == "#define" && $2 == k { print $3 }' "$TOP/common/limits.h"; }
+# A limit of popd's, as common/params.h states it.
+popd_limit() { awk -v k="$1" '$1 == "#define" && $2 == k { print $3 }' "$TOP/common/params.h"; }

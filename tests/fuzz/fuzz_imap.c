@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "limits.h"
+#include "params.h"
 #include "msgkey.h"
 #include "scan.h"
 #include "sha256.h"

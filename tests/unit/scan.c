@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "params.h"
 #include "../../imapfetch/scan.h"
 #include "fixture.h"
 #include "tap.h"

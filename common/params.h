@@ -1,10 +1,10 @@
 /*
- * limits.h: every tunable of popd and imapfetch, in one place.
- * Change a number here, nowhere else.  Each says why it has its value.
- * The Makefile finds it with -iquote, so <limits.h> stays the system's.
+ * params.h: every tunable of popd and imapfetch, in one place (as
+ * popa3d's params.h).  Change a number here, nowhere else.  Each says why
+ * it has its value.
  */
-#ifndef POPD_LIMITS_H
-#define POPD_LIMITS_H
+#ifndef POPD_PARAMS_H
+#define POPD_PARAMS_H
 
 #define POPD_VERSION		"0.1"
 
