@@ -1,11 +1,20 @@
 /*
  * deliver.h: durable delivery into a Maildir (STYLE habit 6).
  *
- * A message is written to tmp/UNIQUE (O_EXCL), fsync'd and closed with the
- * close checked; deliver_commit() renames it to new/UNIQUE,S=<bytes>,W=<wire>
- * and fsyncs new/.  UNIQUE never changes once chosen: with the sizes it is
- * the POP3 UIDL.  The tmp registry (struct deliver) knows every file this
- * process created; deliver_abort() removes those not yet in new/.
+ * A message is written to tmp/UNIQUE (O_EXCL) and closed with the close
+ * checked (deliver_finish); its data is not durable yet.  A batch of such
+ * messages is made durable at once (deliver_sync_tmp, deliver_sync_batch:
+ * their data and their tmp/ entries), and only then renamed to
+ * new/UNIQUE,S=<bytes>,W=<wire> and new/ fsync'd (deliver_commit,
+ * deliver_commit_batch).  UNIQUE never changes once chosen: with the sizes
+ * it is the POP3 UIDL.  The tmp registry (struct deliver) knows every file
+ * this process is writing; deliver_abort() removes those not yet in new/.
+ *
+ * One sync call for a whole batch instead of one per message is what makes
+ * delivery run at the speed of the disk: syncfs(2) on the Maildir's file
+ * system, where the kernel reports through it the write-back errors of
+ * every file (Linux 5.8 and later); elsewhere an fdatasync per file and an
+ * fsync of tmp/.
  *
  * UNIQUE is "<sec>.M<usec>P<pid>Q<seq>_<marker>.<host>": the marker lets a
  * later run recognise the tmp files of an interrupted one (deliver_clean_tmp)
@@ -39,6 +48,7 @@ struct dmsg {
 
 struct deliver {
 	int		 dirfd, tmpfd, newfd;	/* the Maildir, tmp/, new/ */
+	int		 syncfs;		/* syncfs(2) reports errors */
 	char		 host[64];		/* sanitised host name */
 	char		 marker[16];
 	unsigned long	 seq;
@@ -66,15 +76,18 @@ int	deliver_begin(struct deliver *, struct dmsg **out);
  * unusable: drop it or abort. */
 int	deliver_write(struct dmsg *, const void *, size_t);
 
-/* fsync, checked close; fills name.  State becomes DM_WRITTEN. */
+/*
+ * Starts the write-back of the data (it is not durable yet: see
+ * deliver_sync_tmp), checked close; fills name.  State becomes DM_WRITTEN.
+ */
 int	deliver_finish(struct dmsg *);
 
 /* Removes one message's tmp file (a duplicate, a failed fetch). */
 int	deliver_drop(struct deliver *, struct dmsg *);
 
 /*
- * Makes the tmp/ entries of every DM_WRITTEN message durable (fsync of
- * tmp/), so that a crash after this point finds them there.
+ * Makes the data and the tmp/ entries of every DM_WRITTEN message durable,
+ * so that a crash after this point finds them there, whole.
  */
 int	deliver_sync_tmp(struct deliver *);
 
@@ -110,6 +123,32 @@ int	deliver_recover(struct deliver *, const char *name);
  */
 int	deliver_clean_tmp(struct deliver *,
 	    int (*keep)(void *arg, const char *unique), void *arg);
+
+/*
+ * A batch: DM_WRITTEN messages taken out of the registry, owned by the
+ * batch.  The functions on a batch touch nothing of struct deliver but
+ * the directory descriptors, so one thread may sync and commit a batch
+ * while another writes the next one through the registry.
+ */
+struct dbatch {
+	struct dmsg	**v;
+	size_t		 n;
+};
+
+/* Moves every DM_WRITTEN message of the registry into *b (empty before). */
+void	deliver_take(struct deliver *, struct dbatch *);
+
+/* deliver_sync_tmp for the messages of b. */
+int	deliver_sync_batch(const struct deliver *, struct dbatch *);
+
+/* deliver_commit for the messages of b. */
+int	deliver_commit_batch(const struct deliver *, struct dbatch *);
+
+/* Removes the tmp files of b's messages not in new/, then frees b. */
+void	deliver_drop_batch(const struct deliver *, struct dbatch *);
+
+/* Frees b without removing a file (they are recorded as pending). */
+void	deliver_free_batch(struct dbatch *);
 
 /*
  * 1 when new/ or cur/ holds a file whose unique part (up to ':') is
