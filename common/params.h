@@ -159,9 +159,16 @@
 #define IMAP_BATCH_BYTES	(32UL * 1024 * 1024)
 
 /*
- * imapfetch: longest password or token line read from a file or command.  OAuth2 access tokens
- * are long: Microsoft 365's are JWTs often over 2 KB, longer with many
- * group claims.  64 KB, a Linux pipe's default capacity, leaves room for
+ * imapfetch: batches handed to the durability worker and not yet durable
+ * (commit.h), at most.  The network runs ahead of the disk by this much:
+ * it bounds the dirty data and the tmp files in flight.
+ */
+#define IMAP_COMMIT_DEPTH	2
+
+/*
+ * imapfetch: longest password or token line read from a file or command.
+ * OAuth2 access tokens are long: Microsoft 365's are JWTs often over 2 KB,
+ * longer with many group claims.  64 KB, a Linux pipe's default capacity, leaves room for
  * any token seen, and still bounds a command that prints garbage.  A
  * server may take less (Dovecot: a SASL response of 8 KB of base64, so a
  * token of about 6 KB).

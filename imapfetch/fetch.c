@@ -336,58 +336,94 @@ drop_known(struct mbox *mb, struct fctx *f)
 	}
 }
 
-/* Steps 2-4 of sync.h for the messages received. */
+/*
+ * Hands the messages received to the durability worker (steps 2-3 of
+ * sync.h run there); fetch_flag flags them once they are durable.
+ */
 static int
-commit(struct mbox *mb, struct fctx *f)
+hand_over(struct mbox *mb, struct fctx *f)
 {
-	uint32_t	*uids;
-	size_t		 i;
-	int		 r;
+	struct cbatch	*b;
+	size_t		 i, j, k;
 
 	if (mb->st.dedup)
 		drop_known(mb, f);
-	if (deliver_sync_tmp(mb->dl) == -1)
-		return local_fail(mb, errno, "fsync tmp/ in");
-	for (i = 0; i < f->ngot; i++) {
-		if (f->got[i].m != NULL)
-			state_add_pending(&mb->st, f->got[i].uid,
-			    f->got[i].m->name);
-		else
-			uidset_add(&mb->st.delivered, f->got[i].uid);
-	}
-	/*
-	 * From here the tmp files may be recorded: never remove them.  If
-	 * the state did not reach the disk, the next run removes them.
-	 */
-	if (state_save(mb->statefd, &mb->id, &mb->st) == -1) {
-		r = local_fail(mb, errno, "state file in");
-		deliver_release(mb->dl);
-		return r;
-	}
-	if (deliver_commit(mb->dl) == -1) {
-		r = local_fail(mb, errno, "rename into new/ of");
-		deliver_release(mb->dl);
-		return r;
-	}
-	for (i = 0; i < f->ngot; i++) {
-		if (f->got[i].m == NULL)
+	b = xcalloc(1, sizeof(*b));
+	deliver_take(mb->dl, &b->files);
+	b->fuid = xreallocarray(NULL, b->files.n + 1, sizeof(*b->fuid));
+	b->dups = xreallocarray(NULL, f->ngot + 1, sizeof(*b->dups));
+	/* The registry keeps the order of deliver_begin, got that of the
+	 * responses: the same, but matched by pointer to be sure. */
+	for (i = k = 0; i < f->ngot; i++) {
+		if (f->got[i].m == NULL) {
+			b->dups[b->ndups++] = f->got[i].uid;
 			continue;
-		mb->t.nnew++;
-		mb->t.bytes += f->got[i].m->size;
+		}
+		for (j = 0; j < b->files.n && b->files.v[j] != f->got[i].m;
+		    j++)
+			;
+		if (j == b->files.n)
+			fatalx(EX_SOFTWARE, "a received message is not in "
+			    "the tmp registry");
+		b->fuid[j] = f->got[i].uid;
+		k++;
 	}
-	state_settle(&mb->st);
-	if (state_save(mb->statefd, &mb->id, &mb->st) == -1)
-		return local_fail(mb, errno, "state file in");
-	deliver_reset(mb->dl);
+	if (k != b->files.n)
+		fatalx(EX_SOFTWARE, "the tmp registry holds messages not "
+		    "received");
+	commit_push(mb->cm, b);
+	return 0;
+}
+
+/*
+ * One batch back from the worker, durable: counted, recorded as delivered
+ * in mb->st (as it is on the disk), and flagged (step 4 of sync.h) unless
+ * flag is 0.
+ */
+static int
+flag_batch(struct mbox *mb, struct cbatch *b, int flag)
+{
+	uint32_t	*uids;
+	size_t		 i, n = 0;
+	int		 r;
+
+	uids = xreallocarray(NULL, b->files.n + b->ndups + 1, sizeof(*uids));
+	for (i = 0; i < b->files.n; i++) {
+		uids[n++] = b->fuid[i];
+		mb->t.nnew++;
+		mb->t.bytes += b->files.v[i]->size;
+	}
+	for (i = 0; i < b->ndups; i++)
+		uids[n++] = b->dups[i];
+	for (i = 0; i < n; i++)
+		uidset_add(&mb->st.delivered, uids[i]);
 	/* A broken connection cannot flag: the next run flags what the
 	 * state says is delivered. */
-	if (mb->conn->error != 0)
-		return 0;
-	uids = xreallocarray(NULL, f->ngot ? f->ngot : 1, sizeof(*uids));
-	for (i = 0; i < f->ngot; i++)
-		uids[i] = f->got[i].uid;
-	r = sync_flag(mb, uids, f->ngot);
+	r = !flag || mb->conn->error != 0 ? 0 : sync_flag(mb, uids, n);
 	free(uids);
+	return r;
+}
+
+int
+fetch_flag(struct mbox *mb, int wait)
+{
+	struct cbatch	*b, *next;
+	int		 r = 0;
+
+	for (b = commit_collect(mb->cm, wait); b != NULL; b = next) {
+		next = b->next;
+		if (b->err != 0) {
+			if (b->err != ECANCELED)
+				r = ex_worst(r, local_fail(mb, b->err,
+				    b->what));
+			else
+				r = ex_worst(r, EX_CANTCREAT);
+		} else
+			/* After a failure the server is left alone: the
+			 * next run flags these. */
+			r = ex_worst(r, flag_batch(mb, b, r == 0));
+		commit_free(b);
+	}
 	return r;
 }
 
@@ -469,7 +505,7 @@ fetch_batch(struct mbox *mb, const struct want *w, size_t n)
 	if (f.lerr != 0)
 		r = ex_worst(r, local_fail(mb, f.lerr, "writing into"));
 	else if (f.ngot > 0)
-		r = ex_worst(r, commit(mb, &f));
+		r = ex_worst(r, hand_over(mb, &f));
 	/* Whatever was not recorded as pending goes: the server keeps it. */
 	deliver_abort(mb->dl);
 	for (i = 0; i < f.ngot; i++)

@@ -421,11 +421,18 @@ pick(struct mbox *mb, const struct want *w, size_t n, uint64_t *bytes)
 static int
 fetch_all(struct mbox *mb)
 {
+	struct committer cm;
 	uint64_t	 bytes;
 	struct want	*batch;
 	size_t		 i, k;
 	int		 r = 0;
 
+	if (commit_start(&cm, mb->dl, mb->statefd, &mb->id, &mb->st) == -1) {
+		log_warn("%s/%s: starting the durability thread",
+		    mb->acct->name, mb->name);
+		return EX_OSERR;
+	}
+	mb->cm = &cm;
 	batch = xreallocarray(NULL, IMAP_BATCH_COUNT, sizeof(*batch));
 	/* fetch_batch may add to the list: a copy of each batch is sent. */
 	for (i = 0; i < mb->nwork && r == 0; i += k) {
@@ -439,8 +446,19 @@ fetch_all(struct mbox *mb)
 		/* Deferred ones come last: answers are checked by UID. */
 		qsort(batch, k, sizeof(*batch), cmp_want);
 		r = fetch_batch(mb, batch, k);
+		/* Flags what is durable by now: one STORE between two
+		 * FETCHes, no waiting for the disk. */
+		if (r == 0)
+			r = fetch_flag(mb, 0);
 	}
 	free(batch);
+	r = ex_worst(r, fetch_flag(mb, 1));
+	if (commit_stop(&cm) == -1) {
+		log_warn("%s/%s: state file in %s", mb->acct->name, mb->name,
+		    mb->acct->maildrop);
+		r = ex_worst(r, EX_CANTCREAT);
+	}
+	mb->cm = NULL;
 	return r;
 }
 

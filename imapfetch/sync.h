@@ -2,10 +2,16 @@
  * sync.h: one mailbox, fetched once.  The order of a batch is the whole
  * point of imapfetch (DESIGN.md, STYLE habit 7):
  *
- *   1. UID FETCH BODY.PEEK[] streams each body into tmp/ (fsync, close)
- *   2. fsync tmp/; the state file lists the batch as "pending"
- *   3. rename into new/, fsync new/; the state file lists it "delivered"
+ *   1. UID FETCH BODY.PEEK[] streams each body into tmp/ (close)
+ *   2. syncfs: the bodies and tmp/ durable; the state file lists the
+ *      batch as "pending" (written, fdatasync, rename, fsync .imapfetch/)
+ *   3. rename into new/, fsync new/ (and tmp/)
  *   4. only then UID STORE +FLAGS.SILENT (\Seen) (or \Deleted + expunge)
+ * Steps 2-3 run in the durability worker (commit.h) while the main
+ * thread receives the next batch (step 1); step 4 comes between two
+ * FETCHes, for every batch the worker has handed back.  The next state
+ * file written lists the batch "delivered" (a pending UID whose tmp/ file
+ * is gone is delivered, sync_recover).
  *
  * Sizes are those of the bytes received (max-message-size, the batch cap),
  * never only what the server announced.
@@ -22,6 +28,7 @@
 #include <stdint.h>
 
 #include "imapfetch.h"
+#include "commit.h"
 #include "deliver.h"
 #include "msgkey.h"
 #include "state.h"
@@ -33,6 +40,7 @@ struct mbox {
 	const struct account	*acct;
 	struct conn		*conn;
 	struct deliver		*dl;
+	struct committer	*cm;		/* while fetching */
 	int			 statefd;	/* .imapfetch/ */
 	const char		*name;
 	struct stateid		 id;		/* whose state st is */
@@ -56,12 +64,19 @@ int	sync_mailbox(const struct run *, const struct account *, struct conn *,
 	    struct deliver *, int statefd, const char *name, struct tally *sum);
 
 /*
- * Fetches w[0..n) in one UID FETCH, delivers them (steps 1-3 above) and
- * flags them (step 4).  Messages that came larger than their RFC822.SIZE
+ * Fetches w[0..n) in one UID FETCH (step 1 above) and hands what came to
+ * mb->cm (steps 2-3).  Messages that came larger than their RFC822.SIZE
  * said and no longer fit the batch are added to mb->work again (a later
  * batch fetches them; a batch's first message always fits).  fetch.c.
  */
 int	fetch_batch(struct mbox *, const struct want *w, size_t n);
+
+/*
+ * Takes the batches mb->cm has made durable (with wait: all of them),
+ * adds them to mb->st and mb->t, and flags them (step 4) unless one of
+ * them failed or the connection is broken.  fetch.c.
+ */
+int	fetch_flag(struct mbox *, int wait);
 
 /* Adds one message to mb->work.  sync.c. */
 void	work_add(struct mbox *, const struct want *);
