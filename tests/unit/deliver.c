@@ -4,7 +4,9 @@
  * the wire size of common/wire.h computed here byte by byte), the bytes
  * themselves, tmp/ emptied by commit, abort and drop; a partial commit;
  * recover of a pending name; clean_tmp removing only our marker's files;
- * exists in new/ and cur/.
+ * exists in new/ and cur/; batches taken out of the registry, synced and
+ * committed (by syncfs and by the fdatasync fallback) while the registry
+ * goes on writing, and dropped.
  */
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -554,6 +556,85 @@ test_recover_clean(void)
 	remove_md();
 }
 
+/* Begins a message holding text; finishes it when finish is set. */
+static struct dmsg *
+one(struct deliver *d, const char *text, int finish)
+{
+	struct dmsg	*m;
+
+	if (deliver_begin(d, &m) == -1 ||
+	    deliver_write(m, text, strlen(text)) == -1 ||
+	    (finish && deliver_finish(m) == -1))
+		die("one message");
+	return m;
+}
+
+/* One round of test_batch, with syncfs or with the fallback. */
+static void
+batch_round(int use_syncfs)
+{
+	struct deliver	 d;
+	struct dbatch	 b, e;
+	struct dmsg	*a1, *a2, *c, *x, *n1, *f1;
+	char		 an1[DELIVER_NAME_MAX], an2[DELIVER_NAME_MAX];
+	char		 un1[DELIVER_UNIQUE_MAX], uf1[DELIVER_UNIQUE_MAX];
+	const char	*how = use_syncfs ? "syncfs" : "fdatasync";
+	char		 msg[160];
+
+	if (deliver_open(&d, md, MARKER) == -1)
+		die("deliver_open");
+	d.syncfs = use_syncfs;
+	a1 = one(&d, "first\n", 1);
+	a2 = one(&d, "second\n", 1);
+	x = one(&d, "dropped\n", 1);
+	c = one(&d, "still being written", 0);
+	if (deliver_drop(&d, x) == -1)
+		die("deliver_drop");
+	snprintf(an1, sizeof(an1), "%s", a1->name);
+	snprintf(an2, sizeof(an2), "%s", a2->name);
+	deliver_take(&d, &b);
+	snprintf(msg, sizeof(msg), "%s: take moves the written ones only",
+	    how);
+	ok(b.n == 2 && b.v[0] == a1 && b.v[1] == a2, msg);
+	/* The next batch goes on in the registry meanwhile. */
+	n1 = one(&d, "next batch\n", 1);
+	snprintf(un1, sizeof(un1), "%s", n1->unique);
+	snprintf(msg, sizeof(msg), "%s: deliver_sync_batch", how);
+	is_int(deliver_sync_batch(&d, &b), 0, msg);
+	snprintf(msg, sizeof(msg), "%s: deliver_commit_batch", how);
+	is_int(deliver_commit_batch(&d, &b), 0, msg);
+	ok(holds("new", an1, "first\n", 6) && holds("new", an2, "second\n", 7),
+	    "the batch is in new/, byte for byte");
+	ok(a1->state == DM_DELIVERED && a2->state == DM_DELIVERED,
+	    "...DM_DELIVERED");
+	ok(present("tmp", c->unique) && present("tmp", un1) &&
+	    count("tmp") == 2, "the registry's messages stay in tmp/");
+	deliver_free_batch(&b);
+	ok(b.n == 0 && b.v == NULL, "free_batch empties it");
+	is_int(count("new"), 2, "freeing a committed batch removes nothing");
+
+	/* A batch dropped: its tmp files go, the registry's stay. */
+	f1 = one(&d, "to drop\n", 1);
+	snprintf(uf1, sizeof(uf1), "%s", f1->unique);
+	if (deliver_finish(c) == -1)
+		die("deliver_finish");
+	deliver_take(&d, &e);
+	ok(e.n == 3, "the second take has the three written since");
+	deliver_drop_batch(&d, &e);
+	ok(!present("tmp", un1) && !present("tmp", uf1) &&
+	    count("tmp") == 0 && e.n == 0, "drop_batch removes its tmp files");
+	is_int(count("new"), 2, "...and nothing in new/");
+	deliver_close(&d);
+	remove_md();
+}
+
+static void
+test_batch(void)
+{
+	batch_round(1);
+	batch_round(0);
+}
+
 int
 main(void)
 {
@@ -570,5 +651,6 @@ main(void)
 	test_abort_drop();
 	test_partial_commit();
 	test_recover_clean();
+	test_batch();
 	return done_testing();
 }
