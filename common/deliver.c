@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "deliver.h"
+#include "limits.h"
 #include "util.h"
 
 /* Makes dirfd/name when missing (*made then set); returns its fd. */
@@ -178,6 +179,16 @@ deliver_begin(struct deliver *d, struct dmsg **out)
 	return 0;
 }
 
+/* Writes out the bytes held in m->buf. */
+static int
+flush_buf(struct dmsg *m)
+{
+	if (m->blen > 0 && write_all(m->fd, m->buf, m->blen) == -1)
+		return -1;
+	m->blen = 0;
+	return 0;
+}
+
 int
 deliver_write(struct dmsg *m, const void *buf, size_t len)
 {
@@ -185,10 +196,16 @@ deliver_write(struct dmsg *m, const void *buf, size_t len)
 		errno = EBADF;
 		return -1;
 	}
-	if (write_all(m->fd, buf, len) == -1)
-		return -1;
-	m->size += len;
 	wire_count_update(&m->wc, buf, len);
+	m->size += len;
+	if (m->blen + len > DELIVER_WRITE_BUF && flush_buf(m) == -1)
+		return -1;
+	if (len >= DELIVER_WRITE_BUF)
+		return write_all(m->fd, buf, len);
+	if (m->buf == NULL)
+		m->buf = xmalloc(DELIVER_WRITE_BUF);
+	memcpy(m->buf + m->blen, buf, len);
+	m->blen += len;
 	return 0;
 }
 
@@ -201,6 +218,12 @@ deliver_finish(struct dmsg *m)
 		errno = EBADF;
 		return -1;
 	}
+	if (flush_buf(m) == -1) {
+		saved = errno;
+		r = -1;
+	}
+	free(m->buf);
+	m->buf = NULL;
 	/*
 	 * The disk starts on the data now, while the next message comes
 	 * from the network; the batch's sync then has less left to wait
@@ -208,7 +231,7 @@ deliver_finish(struct dmsg *m)
 	 */
 	(void)sync_file_range(m->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	/* NFS reports a failed write at the latest here. */
-	if (close(m->fd) == -1) {
+	if (close(m->fd) == -1 && r == 0) {
 		saved = errno;
 		r = -1;
 	}
@@ -226,6 +249,9 @@ deliver_finish(struct dmsg *m)
 int
 deliver_drop(struct deliver *d, struct dmsg *m)
 {
+	free(m->buf);
+	m->buf = NULL;
+	m->blen = 0;
 	if (m->fd != -1) {
 		close(m->fd);
 		m->fd = -1;
@@ -386,6 +412,7 @@ deliver_release(struct deliver *d)
 	for (i = 0; i < d->nmsgs; i++) {
 		if (d->msgs[i]->fd != -1)
 			close(d->msgs[i]->fd);
+		free(d->msgs[i]->buf);
 		free(d->msgs[i]);
 	}
 	d->nmsgs = 0;

@@ -40,6 +40,8 @@ struct dmsg {
 	char		 unique[DELIVER_UNIQUE_MAX];	/* tmp/ name */
 	char		 name[DELIVER_NAME_MAX];	/* new/ name, once written */
 	int		 fd;			/* open while DM_WRITING */
+	char		*buf;			/* bytes not yet written */
+	size_t		 blen;
 	enum dmsg_state	 state;
 	uint64_t	 size;			/* bytes written */
 	struct wire_count wc;
@@ -72,8 +74,9 @@ void	deliver_close(struct deliver *);
  */
 int	deliver_begin(struct deliver *, struct dmsg **out);
 
-/* Appends len bytes; counts the wire size.  On error the message is
- * unusable: drop it or abort. */
+/* Appends len bytes; counts the wire size.  The bytes may be held in
+ * memory until a later call or deliver_finish, which may then report a
+ * failed write.  On error the message is unusable: drop it or abort. */
 int	deliver_write(struct dmsg *, const void *, size_t);
 
 /*

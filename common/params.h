@@ -166,12 +166,20 @@
 #define IMAP_COMMIT_DEPTH	2
 
 /*
+ * Delivery gathers a message's bytes into writes of this size: a body comes
+ * from the network in pieces of a TLS record (4 KB from Dovecot), and one
+ * write(2) per piece cost more system time than the disk sync.  Most mail
+ * fits in one.
+ */
+#define DELIVER_WRITE_BUF	(64 * 1024)
+
+/*
  * imapfetch: longest password or token line read from a file or command.
  * OAuth2 access tokens are long: Microsoft 365's are JWTs often over 2 KB,
- * longer with many group claims.  64 KB, a Linux pipe's default capacity, leaves room for
- * any token seen, and still bounds a command that prints garbage.  A
- * server may take less (Dovecot: a SASL response of 8 KB of base64, so a
- * token of about 6 KB).
+ * longer with many group claims.  64 KB, a Linux pipe's default capacity,
+ * leaves room for any token seen, and still bounds a command that prints
+ * garbage.  A server may take less (Dovecot: a SASL response of 8 KB of
+ * base64, so a token of about 6 KB).
  */
 #define SECRET_MAX		65536
 
