@@ -404,6 +404,14 @@ flag_batch(struct mbox *mb, struct cbatch *b, int flag)
 	return r;
 }
 
+/*
+ * Called between two FETCHes, so a STORE costs one round trip of its own.
+ * Sending it on the same write as the next FETCH was tried: Dovecot then
+ * streams the FETCH's messages before the STORE's tagged OK (RFC 3501 5.5
+ * lets a server run them at once), and libetpan reads a response up to the
+ * first tagged line and refuses any tag but the last one sent, so it can
+ * follow neither that order nor the reverse one.
+ */
 int
 fetch_flag(struct mbox *mb, int wait)
 {
