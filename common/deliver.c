@@ -225,12 +225,12 @@ deliver_finish(struct dmsg *m)
 	free(m->buf);
 	m->buf = NULL;
 	/*
-	 * The disk starts on the data now, while the next message comes
-	 * from the network; the batch's sync then has less left to wait
-	 * for.  Only a hint: where it is not supported, the sync does it.
+	 * No write-back is started here (sync_file_range): that costs the
+	 * thread that reads the network block allocation and I/O submission,
+	 * and measured slower than leaving it all to the batch's syncfs,
+	 * which another thread waits for.  NFS reports a failed write at the
+	 * latest here.
 	 */
-	(void)sync_file_range(m->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	/* NFS reports a failed write at the latest here. */
 	if (close(m->fd) == -1 && r == 0) {
 		saved = errno;
 		r = -1;
@@ -290,14 +290,25 @@ sync_one(const struct deliver *d, const struct dmsg *m)
  * every dirty inode of the file system and commits its journal, so the
  * data, the inodes and the tmp/ entries are all on the disk when it
  * returns 0; it costs one journal commit however many files.
+ *
+ * Its error is the file system's, not these files': any write-back error
+ * since the last call, another program's file or the next batch's (being
+ * written meanwhile) as much as these.  So after one, these are checked
+ * file by file, and syncfs is never trusted again: the error it reported
+ * may belong to files a later call is asked about, and it will not
+ * report it twice.  fdatasync reports a file's own error, even to a later
+ * opener, as long as nobody has seen it.
  */
 static int
-sync_msgs(const struct deliver *d, struct dmsg *const *v, size_t n)
+sync_msgs(struct deliver *d, struct dmsg *const *v, size_t n)
 {
 	size_t	 i;
 
-	if (d->syncfs)
-		return syncfs(d->tmpfd);
+	if (d->syncfs) {
+		if (syncfs(d->tmpfd) == 0)
+			return 0;
+		d->syncfs = 0;
+	}
 	for (i = 0; i < n; i++)
 		if (v[i]->state == DM_WRITTEN && sync_one(d, v[i]) == -1)
 			return -1;
@@ -360,7 +371,7 @@ deliver_take(struct deliver *d, struct dbatch *b)
 }
 
 int
-deliver_sync_batch(const struct deliver *d, struct dbatch *b)
+deliver_sync_batch(struct deliver *d, struct dbatch *b)
 {
 	return sync_msgs(d, b->v, b->n);
 }

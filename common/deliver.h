@@ -13,8 +13,8 @@
  * One sync call for a whole batch instead of one per message is what makes
  * delivery run at the speed of the disk: syncfs(2) on the Maildir's file
  * system, where the kernel reports through it the write-back errors of
- * every file (Linux 5.8 and later); elsewhere an fdatasync per file and an
- * fsync of tmp/.
+ * every file (Linux 5.8 and later); elsewhere, and from the first error
+ * syncfs reports on, an fdatasync per file and an fsync of tmp/.
  *
  * UNIQUE is "<sec>.M<usec>P<pid>Q<seq>_<marker>.<host>": the marker lets a
  * later run recognise the tmp files of an interrupted one (deliver_clean_tmp)
@@ -50,7 +50,9 @@ struct dmsg {
 
 struct deliver {
 	int		 dirfd, tmpfd, newfd;	/* the Maildir, tmp/, new/ */
-	int		 syncfs;		/* syncfs(2) reports errors */
+	int		 syncfs;		/* syncfs(2) reports errors, and
+						 * none yet: touched only by
+						 * the syncing thread */
 	char		 host[64];		/* sanitised host name */
 	char		 marker[16];
 	unsigned long	 seq;
@@ -80,8 +82,8 @@ int	deliver_begin(struct deliver *, struct dmsg **out);
 int	deliver_write(struct dmsg *, const void *, size_t);
 
 /*
- * Starts the write-back of the data (it is not durable yet: see
- * deliver_sync_tmp), checked close; fills name.  State becomes DM_WRITTEN.
+ * Writes what is held, checked close; fills name.  The data is not durable
+ * yet (deliver_sync_tmp, deliver_sync_batch).  State becomes DM_WRITTEN.
  */
 int	deliver_finish(struct dmsg *);
 
@@ -130,8 +132,9 @@ int	deliver_clean_tmp(struct deliver *,
 /*
  * A batch: DM_WRITTEN messages taken out of the registry, owned by the
  * batch.  The functions on a batch touch nothing of struct deliver but
- * the directory descriptors, so one thread may sync and commit a batch
- * while another writes the next one through the registry.
+ * the directory descriptors and the syncfs flag, so one thread may sync
+ * and commit batches while another writes the next one through the
+ * registry (and syncs nothing).
  */
 struct dbatch {
 	struct dmsg	**v;
@@ -142,7 +145,7 @@ struct dbatch {
 void	deliver_take(struct deliver *, struct dbatch *);
 
 /* deliver_sync_tmp for the messages of b. */
-int	deliver_sync_batch(const struct deliver *, struct dbatch *);
+int	deliver_sync_batch(struct deliver *, struct dbatch *);
 
 /* deliver_commit for the messages of b. */
 int	deliver_commit_batch(const struct deliver *, struct dbatch *);

@@ -42,7 +42,10 @@ failed(struct cbatch *b, int err, const char *what)
  * leave a pending UID whose file never reached the disk: counted as
  * delivered, it would be lost), and the renames come only once that
  * state is durable (else a crash could leave a message in new/ that the
- * state does not know: fetched again, a duplicate).
+ * state does not know: fetched again, a duplicate).  The new copy of the
+ * state is written before the syncfs, which makes it durable with the
+ * messages, and published (renamed) after it: one sync call fewer, and
+ * its blocks are allocated next to the batch's, before the next batch's.
  */
 static void
 work(struct committer *c, struct cbatch *b)
@@ -54,18 +57,25 @@ work(struct committer *c, struct cbatch *b)
 		deliver_drop_batch(c->dl, &b->files);
 		return;
 	}
-	if (b->files.n > 0 && deliver_sync_batch(c->dl, &b->files) == -1) {
-		failed(b, errno, "syncing the messages in tmp/ of");
-		deliver_drop_batch(c->dl, &b->files);
-		return;
-	}
 	for (i = 0; i < b->files.n; i++)
 		state_add_pending(&c->ws, b->fuid[i], b->files.v[i]->name);
 	for (i = 0; i < b->ndups; i++)
 		uidset_add(&c->ws.delivered, b->dups[i]);
+	if (state_stage(c->statefd, c->id, &c->ws) == -1) {
+		failed(b, errno, "state file in");
+		deliver_drop_batch(c->dl, &b->files);
+		return;
+	}
+	if (deliver_sync_batch(c->dl, &b->files) == -1) {
+		failed(b, errno, "syncing the messages in tmp/ of");
+		deliver_drop_batch(c->dl, &b->files);
+		return;
+	}
 	/* From here the tmp files may be recorded: never remove them.  If
-	 * the state did not reach the disk, the next run removes them. */
-	if (state_save(c->statefd, c->id, &c->ws) == -1) {
+	 * the state did not reach the disk, the next run removes them.
+	 * When the messages were synced file by file (syncfs failed, or
+	 * does not report errors), so is the staged copy. */
+	if (state_publish(c->statefd, c->id, !c->dl->syncfs) == -1) {
 		failed(b, errno, "state file in");
 		deliver_free_batch(&b->files);
 		return;
@@ -112,7 +122,7 @@ worker(void *arg)
 }
 
 int
-commit_start(struct committer *c, const struct deliver *dl, int statefd,
+commit_start(struct committer *c, struct deliver *dl, int statefd,
     const struct stateid *id, const struct state *st)
 {
 	pthread_attr_t	 attr;

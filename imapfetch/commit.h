@@ -5,11 +5,13 @@
  * network; the main thread flags a batch (step 4) once the worker hands
  * it back durable.
  *
- * Per batch the worker makes three calls that wait for the disk, each
- * one a barrier that the next step depends on:
- *	syncfs(tmp/)	the messages' data and tmp/ entries (deliver.h)
- *	state_save	the state file lists the batch "pending": new copy,
- *			fdatasync, rename, fsync of .imapfetch/ (state.h)
+ * Per batch the worker waits for the disk three times, each one a barrier
+ * that the next step depends on:
+ *	state_stage, syncfs	a new copy of the state file listing the batch
+ *			"pending" is written, then one syncfs makes it and
+ *			the messages (data, tmp/ entries) durable (deliver.h)
+ *	state_publish	the copy renamed over the state file, .imapfetch/
+ *			fsync'd (state.h)
  *	rename, fsync(new/)	the messages in new/ (and tmp/ fsync'd)
  * and the main thread flags only what came back from the third.
  *
@@ -43,7 +45,7 @@ struct committer {
 	pthread_t		 thread;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
-	const struct deliver	*dl;
+	struct deliver		*dl;
 	int			 statefd;
 	const struct stateid	*id;
 	struct state		 ws;		/* the worker's: as on disk */
@@ -61,7 +63,7 @@ struct committer {
  * Starts the worker with a copy of st, the state on the disk.  Returns 0
  * or -1 with errno (nothing started).
  */
-int	commit_start(struct committer *, const struct deliver *, int statefd,
+int	commit_start(struct committer *, struct deliver *, int statefd,
 	    const struct stateid *, const struct state *st);
 
 /*

@@ -382,8 +382,12 @@ write_state(FILE *f, const struct state *st)
 	return fflush(f) == EOF || ferror(f) ? -1 : 0;
 }
 
-int
-state_save_file(int dirfd, const char *file, const struct state *st)
+/*
+ * Writes st as <file>.new; with sync, fdatasync'd.  Removes it on
+ * failure.
+ */
+static int
+write_new(int dirfd, const char *file, const struct state *st, int sync)
 {
 	char	 tmp[1040];
 	FILE	*f;
@@ -403,8 +407,7 @@ state_save_file(int dirfd, const char *file, const struct state *st)
 		close(fd);
 		goto fail;
 	}
-	/* Order matters: data durable before the rename publishes it. */
-	if (write_state(f, st) == -1 || fdatasync(fd) == -1) {
+	if (write_state(f, st) == -1 || (sync && fdatasync(fd) == -1)) {
 		saved = errno;
 		fclose(f);
 		goto fail;
@@ -413,15 +416,77 @@ state_save_file(int dirfd, const char *file, const struct state *st)
 		saved = errno;
 		goto fail;
 	}
-	if (renameat(dirfd, tmp, dirfd, file) == -1) {
-		saved = errno;
-		goto fail;
-	}
-	return fsync(dirfd);
+	return 0;
 fail:
 	(void)unlinkat(dirfd, tmp, 0);
 	errno = saved;
 	return -1;
+}
+
+/* fdatasync of dirfd/name, reopened. */
+static int
+sync_name(int dirfd, const char *name)
+{
+	int	 fd, r, saved;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
+	    -1)
+		return -1;
+	r = fdatasync(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return r;
+}
+
+/*
+ * Renames <file>.new over file, fsyncs the directory; with sync, the new
+ * copy is fdatasync'd first.
+ */
+static int
+publish(int dirfd, const char *file, int sync)
+{
+	char	 tmp[1040];
+	int	 saved;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", file);
+	if ((sync && sync_name(dirfd, tmp) == -1) ||
+	    renameat(dirfd, tmp, dirfd, file) == -1) {
+		saved = errno;
+		(void)unlinkat(dirfd, tmp, 0);
+		errno = saved;
+		return -1;
+	}
+	return fsync(dirfd);
+}
+
+int
+state_save_file(int dirfd, const char *file, const struct state *st)
+{
+	/* Order matters: data durable before the rename publishes it. */
+	if (write_new(dirfd, file, st, 1) == -1)
+		return -1;
+	return publish(dirfd, file, 0);
+}
+
+int
+state_stage(int dirfd, const struct stateid *id, struct state *st)
+{
+	char	 file[STATE_NAME_MAX + 64];
+
+	if (st->account == NULL)
+		st->account = id_line(id);
+	state_idname(id, file, sizeof(file));
+	return write_new(dirfd, file, st, 0);
+}
+
+int
+state_publish(int dirfd, const struct stateid *id, int sync)
+{
+	char	 file[STATE_NAME_MAX + 64];
+
+	state_idname(id, file, sizeof(file));
+	return publish(dirfd, file, sync);
 }
 
 int

@@ -92,6 +92,17 @@ int	state_load(int dirfd, const struct stateid *, struct state *);
  */
 int	state_save(int dirfd, const struct stateid *, struct state *);
 
+/*
+ * state_save in two steps, for a caller that makes the new copy durable
+ * by other means in between (one syncfs with the messages): state_stage
+ * writes the new copy without syncing it; state_publish renames it over
+ * the old file and fsyncs the directory.  Between the two the copy must
+ * have become durable, or sync be set (then it is fdatasync'd first).
+ * 0 or -1 with errno; a copy that fails to publish is removed.
+ */
+int	state_stage(int dirfd, const struct stateid *, struct state *);
+int	state_publish(int dirfd, const struct stateid *, int sync);
+
 /* The same, given the file name in dirfd: whatever identity it holds. */
 int	state_load_file(int dirfd, const char *file, struct state *);
 int	state_save_file(int dirfd, const char *file, const struct state *);

@@ -3,8 +3,9 @@
  * point of imapfetch (DESIGN.md, STYLE habit 7):
  *
  *   1. UID FETCH BODY.PEEK[] streams each body into tmp/ (close)
- *   2. syncfs: the bodies and tmp/ durable; the state file lists the
- *      batch as "pending" (written, fdatasync, rename, fsync .imapfetch/)
+ *   2. a new copy of the state file lists the batch as "pending"; one
+ *      syncfs makes it, the bodies and tmp/ durable; the copy is renamed
+ *      over the state file, .imapfetch/ fsync'd
  *   3. rename into new/, fsync new/ (and tmp/)
  *   4. only then UID STORE +FLAGS.SILENT (\Seen) (or \Deleted + expunge)
  * Steps 2-3 run in the durability worker (commit.h) while the main

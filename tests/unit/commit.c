@@ -5,7 +5,8 @@
  * (pending while the worker runs, delivered after commit_stop); duplicates
  * recorded without a file; a batch whose rename fails comes back with the
  * step and errno, its state entry kept for the next run, and every later
- * batch comes back ECANCELED with its tmp files removed and nothing saved.
+ * batch comes back ECANCELED with its tmp files removed and nothing saved;
+ * state_stage writes a copy that nothing reads until state_publish.
  */
 #include <sys/stat.h>
 
@@ -202,6 +203,41 @@ test_failure(void)
 	rm_tree(md);
 }
 
+static void
+test_stage(void)
+{
+	struct stateid	 id = { "imap.example.org", 993, "carol", "INBOX" };
+	struct state	 st, disk;
+	int		 sfd;
+
+	if (mkdir(md, 0700) == -1 || (sfd = state_dir(md)) == -1)
+		die("state_dir");
+	memset(&st, 0, sizeof(st));
+	st.uidvalidity = 3;
+	if (state_save(sfd, &id, &st) == -1)
+		die("state_save");
+	state_add_pending(&st, 4, "1.M1P1Q1_imapfetch.host,S=1,W=2");
+	is_int(state_stage(sfd, &id, &st), 0, "state_stage");
+	load(sfd, &id, &disk);
+	ok(disk.npend == 0, "a staged copy is not read");
+	state_free(&disk);
+	is_int(state_publish(sfd, &id, 0), 0, "state_publish");
+	load(sfd, &id, &disk);
+	ok(disk.npend == 1 && disk.pend[0].uid == 4, "published, it is");
+	state_free(&disk);
+	ok(state_publish(sfd, &id, 1) == -1 && errno == ENOENT,
+	    "nothing staged: ENOENT");
+	state_add_pending(&st, 5, "1.M1P1Q2_imapfetch.host,S=1,W=2");
+	ok(state_stage(sfd, &id, &st) == 0 &&
+	    state_publish(sfd, &id, 1) == 0, "stage, publish with sync");
+	load(sfd, &id, &disk);
+	ok(disk.npend == 2, "...published");
+	state_free(&disk);
+	state_free(&st);
+	close(sfd);
+	rm_tree(md);
+}
+
 int
 main(void)
 {
@@ -215,5 +251,6 @@ main(void)
 
 	test_batches();
 	test_failure();
+	test_stage();
 	return done_testing();
 }
