@@ -267,8 +267,10 @@ deliver_drop(struct deliver *d, struct dmsg *m)
 
 /*
  * fdatasync of one message, reopened by name: the fallback when syncfs
- * does not report errors.  Since Linux 4.13 an error not yet reported to
- * anyone is reported to a later opener too.
+ * does not report errors.  A write-back error nobody has been told of yet
+ * is reported to a later opener too (Linux before 4.13 kept it in the
+ * mapping; 4.16 and later report it once to whoever asks first; 4.13 to
+ * 4.15 do not).
  */
 static int
 sync_one(const struct deliver *d, const struct dmsg *m)
