@@ -154,10 +154,6 @@
 /* imapfetch -j: accounts fetched at once, at most (one process each). */
 #define IMAP_JOBS_MAX		64
 
-/* imapfetch: a FETCH batch holds at most this many messages or bytes. */
-#define IMAP_BATCH_COUNT	100
-#define IMAP_BATCH_BYTES	(32UL * 1024 * 1024)
-
 /*
  * imapfetch: batches handed to the durability worker and not yet durable
  * (commit.h), at most.  The network runs ahead of the disk by this much:
@@ -172,6 +168,10 @@
  * fits in one.
  */
 #define DELIVER_WRITE_BUF	(64 * 1024)
+
+/* imapfetch: a FETCH batch holds at most this many messages or bytes. */
+#define IMAP_BATCH_COUNT	100
+#define IMAP_BATCH_BYTES	(32UL * 1024 * 1024)
 
 /*
  * imapfetch: longest password or token line read from a file or command.
