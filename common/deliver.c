@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "deliver.h"
-#include "limits.h"
+#include "params.h"
 #include "util.h"
 
 /* Makes dirfd/name when missing (*made then set); returns its fd. */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "params.h"
 #include "util.h"
 #include "commit.h"
 
