@@ -6,11 +6,13 @@
 #
 #   mkca                      test CA + server certificate (SAN IP 127.0.0.1
 #                             only: "localhost" is a name mismatch)
-#   dovecot_start             start it (IMAP_PORT, IMAPS_PORT set)
+#   dovecot_start             start it (IMAP_PORT, IMAPS_PORT set; with
+#                             DOVECOT_POP3=1 also POP3_PORT, POP3S_PORT)
 #   dovecot_stop
 #   imap_user NAME PASSWORD   add an IMAP account, before dovecot_start
 #                             (Dovecot may miss a passwd-file change made
-#                             in the second it last read the file)
+#                             in the second it last read the file);
+#                             PASSWORD may be a hash: {SHA512-CRYPT}$6$...
 #   imap_maildir NAME         its Maildir path ($T/imap/NAME)
 #   imap_put NAME FILE...     drop messages into its INBOX (Maildir new/)
 #   imaptool ARGS...          tests/imaptool.py against our server
@@ -61,7 +63,10 @@ imap_maildir() { echo "$IMAP_ROOT/$1"; }
 imap_user() {
 	mkdir -p "$DOVECOT_DIR" "$IMAP_ROOT/$1/new" "$IMAP_ROOT/$1/cur" \
 	    "$IMAP_ROOT/$1/tmp"
-	printf '%s:{PLAIN}%s::::::\n' "$1" "$2" >> "$DOVECOT_DIR/passwd"
+	case $2 in
+	"{"*) printf '%s:%s::::::\n' "$1" "$2" ;;
+	*) printf '%s:{PLAIN}%s::::::\n' "$1" "$2" ;;
+	esac >> "$DOVECOT_DIR/passwd"
 	chown -R "$TUSER:" "$IMAP_ROOT" 2>/dev/null || true
 }
 
@@ -80,7 +85,7 @@ imap_put() {
 
 _dovecot_conf() {
 	cat <<EOF
-protocols = imap
+protocols = imap${DOVECOT_POP3:+ pop3}
 listen = 127.0.0.1
 base_dir = $DOVECOT_DIR/run
 state_dir = $DOVECOT_DIR/state
@@ -119,6 +124,7 @@ service imap-login {
     ssl = yes
   }
 }
+$(_dovecot_pop3_conf)
 service anvil {
   chroot =
 }
@@ -128,18 +134,41 @@ service stats {
 EOF
 }
 
+# POP3 and POP3S as well (DOVECOT_POP3=1): UIDL is the Maildir name's
+# unique part, as popd's; a session takes no lock (Dovecot's default).
+_dovecot_pop3_conf() {
+	[ -n "${DOVECOT_POP3:-}" ] || return 0
+	cat <<EOF
+pop3_uidl_format = %f
+service pop3-login {
+  chroot =
+  inet_listener pop3 {
+    address = 127.0.0.1
+    port = $POP3_PORT
+  }
+  inet_listener pop3s {
+    address = 127.0.0.1
+    port = $POP3S_PORT
+    ssl = yes
+  }
+}
+EOF
+}
+
 dovecot_start() {
 	[ -f "$CA_DIR/server.crt" ] || mkca || return 1
 	mkdir -p "$DOVECOT_DIR/run" "$DOVECOT_DIR/state" "$IMAP_ROOT"
 	touch "$DOVECOT_DIR/passwd"
 	: "${IMAP_PORT:=$(free_port)}" "${IMAPS_PORT:=$(free_port)}"
+	[ -z "${DOVECOT_POP3:-}" ] || : "${POP3_PORT:=$(free_port)}" "${POP3S_PORT:=$(free_port)}"
 	_dovecot_conf > "$DOVECOT_DIR/dovecot.conf"
 	chown -R "$TUSER:" "$IMAP_ROOT" 2>/dev/null || true
 	dovecot -c "$DOVECOT_DIR/dovecot.conf" || {
 		diag "dovecot did not start:"; diag "$(cat "$DOVECOT_DIR/log" 2>/dev/null)"
 		return 1
 	}
-	wait_port "$IMAP_PORT" && wait_port "$IMAPS_PORT" || {
+	wait_port "$IMAP_PORT" && wait_port "$IMAPS_PORT" &&
+	    { [ -z "${DOVECOT_POP3:-}" ] || { wait_port "$POP3_PORT" && wait_port "$POP3S_PORT"; }; } || {
 		diag "dovecot is not listening:"; diag "$(tail -20 "$DOVECOT_DIR/log")"
 		return 1
 	}
