@@ -62,7 +62,16 @@ check: deps all $(UNIT_BIN)
 check-long: deps all $(UNIT_BIN)
 	CRASH_KILLS=100 TARGETED=40 prove -v tests/30-imapfetch-crash.t
 
-bench: deps all
+# make bench: imapfetch and popd against their peers, side by side, one
+# markdown table per group (tests/bench/run; BENCH_QUICK=1 for a smoke run).
+# Never part of check: numbers, not verdicts.
+BENCH_BIN = tests/bench/popload tests/bench/imapsink
+tests/bench/popload: tests/bench/popload.c
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< -ltls -lpthread
+tests/bench/imapsink: tests/bench/imapsink.c
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< -ltls
+
+bench: deps all $(BENCH_BIN)
 	sh tests/bench/run
 
 # libFuzzer + ASan + UBSan harnesses (tests/fuzz/), FUZZ_SECONDS each.
@@ -109,12 +118,13 @@ install-units:
 clean:
 	rm -f common/*.o common/*.d common/*.a popd/*.o popd/*.d popd/popd \
 	    imapfetch/*.o imapfetch/*.d imapfetch/imapfetch \
-	    tests/unit/*.o tests/unit/*.d tests/unit/*.t
+	    tests/unit/*.o tests/unit/*.d tests/unit/*.t \
+	    $(BENCH_BIN) tests/bench/*.d
 
 .PHONY: all deps check check-long bench fuzz demo install install-units clean deb
 .SECONDARY:
 
--include $(wildcard common/*.d popd/*.d imapfetch/*.d tests/unit/*.d)
+-include $(wildcard common/*.d popd/*.d imapfetch/*.d tests/unit/*.d tests/bench/*.d)
 
 # The Debian package (debian/), built in a private copy of the tree: the
 # tracked files and the new ones git does not ignore, so uncommitted edits
