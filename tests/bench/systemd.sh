@@ -17,6 +17,7 @@
 set -u
 . tests/lib.sh
 . tests/lib-nspawn.sh
+. tests/lib-dovecot.sh
 N=${N:-100}
 
 if ! nspawn_usable; then echo "systemd bench skipped: $NSPAWN_WHY"; exit 0; fi
@@ -174,62 +175,14 @@ nsx chmod -R go= /var/lib/popd
 nsx systemctl daemon-reload
 nsx systemctl start $(awk '{print "bench-" $1 ".socket"}' "$T/ports") || exit 1
 
-# Dovecot's pop3 on the host: its defaults (a login process and a pop3
-# process per connection), a passwd-file with the same sha512-crypt hash,
-# the same maildrop.
-D=$T/dovecot
-DPORT=$(free_port)
-mkdir -p "$D/run" "$D/state" "$D/mail/alice/tmp" "$D/mail/alice/new" "$D/mail/alice/cur"
-cp "$T"/corpus/* "$D/mail/alice/cur/"
-printf 'alice:{SHA512-CRYPT}%s::::::\n' "$h" > "$D/passwd"
-cat > "$D/dovecot.conf" <<EOF
-protocols = pop3
-listen = 127.0.0.1
-base_dir = $D/run
-state_dir = $D/state
-log_path = $D/log
-instance_name = popd-bench-$$
-default_internal_user = $TUSER
-default_internal_group = $(id -gn "$TUSER")
-default_login_user = $TUSER
-first_valid_uid = 1
-first_valid_gid = 1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-mail_location = maildir:$D/mail/%u
-pop3_uidl_format = %f
-passdb {
-  driver = passwd-file
-  args = scheme=SHA512-CRYPT username_format=%u $D/passwd
-}
-userdb {
-  driver = static
-  args = uid=$TUSER gid=$(id -gn "$TUSER") home=$D/mail/%u
-}
-service pop3-login {
-  chroot =
-  inet_listener pop3 {
-    address = 127.0.0.1
-    port = $DPORT
-  }
-}
-service anvil {
-  chroot =
-}
-service stats {
-  chroot =
-}
-EOF
-chown -R "$TUSER:" "$D"
-dovecot -c "$D/dovecot.conf" || { cat "$D/log"; exit 1; }
-dovecot_stop_bench() {
-	doveadm -c "$D/dovecot.conf" stop >/dev/null 2>&1
-	_i=0
-	while [ -f "$D/run/master.pid" ] && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i+1)); done
-}
-at_exit dovecot_stop_bench
-wait_port "$DPORT" || { cat "$D/log"; exit 1; }
+# Dovecot's pop3 on the host, from tests/lib-dovecot.sh: its defaults (a
+# login process and a pop3 process per connection), the same sha512-crypt
+# hash, the same maildrop.
+DOVECOT_POP3=1
+imap_user alice "{SHA512-CRYPT}$h"
+cp "$T"/corpus/* "$(imap_maildir alice)/cur/"
+dovecot_start || exit 1
+DPORT=$POP3_PORT
 echo "dovecot $DPORT dovecot Dovecot_$(dovecot --version | cut -d' ' -f1)_pop3_(host)" >> "$T/ports"
 
 # Exposure of each variant, as this systemd scores it.
