@@ -141,6 +141,16 @@
 #define IMAP_RESPONSE_MAX	(8UL * 1024 * 1024)
 
 /*
+ * imapfetch: over TLS, the socket is read into a buffer of this size, in
+ * one read(2) of whatever has come, and libtls is served from it.  Read
+ * straight from the socket, OpenSSL asks for each record's 5-byte header
+ * and then its body, two read(2)s per record, and Dovecot sends records
+ * of about 4 KB: ten times the calls of plain IMAP.  64 KB holds sixteen
+ * such records and is what a loopback or LAN socket has ready at once.
+ */
+#define IMAP_TLS_READ_BUF	(64 * 1024)
+
+/*
  * imapfetch --watch: every watch-interval seconds (default) it looks at the
  * mailboxes it does not IDLE on, or at all of them when the server has no
  * IDLE.  An IDLE is renewed before 29 minutes: RFC 2177 lets a server drop

@@ -35,6 +35,15 @@
 
 #define TRACE_MAX	200	/* bytes of each read/write shown by -v */
 
+/*
+ * What libtls reads comes from here: bytes read from the socket and not
+ * yet handed on (params.h says why).
+ */
+struct tlsbuf {
+	size_t		 off, len;
+	unsigned char	 data[IMAP_TLS_READ_BUF];
+};
+
 /* The wait-and-retry rule of iowait.h, bounded by the command's deadline. */
 static struct iowait
 waiter(const struct conn *c)
@@ -95,6 +104,12 @@ conn_retry(struct conn *c, ssize_t n, short dir, const char *op)
 	struct iowait	 w = waiter(c);
 	int		 r;
 
+	/* libtls asks for more after a record without data (a session
+	 * ticket, which comes with the greeting): what it wants may be in
+	 * the buffer already, and the socket may never say so. */
+	if (c->tls != NULL && n == TLS_WANT_POLLIN &&
+	    c->tlsbuf->off < c->tlsbuf->len)
+		return 1;
 	if ((r = iow_retry(&w, c->tls != NULL, n, dir)) != -1)
 		return r;
 	c->error = errno;
@@ -300,6 +315,53 @@ tcp_connect(struct conn *c, const struct account *a, unsigned port)
 	return EX_UNAVAILABLE;
 }
 
+/*
+ * libtls's read callback: serves from the buffer, refilled by one read(2)
+ * when empty.  TLS_WANT_POLLIN when the socket has nothing yet (the
+ * caller waits, as for tls_read), 0 at end of file, -1 with errno.
+ */
+static ssize_t
+tlsbuf_read(struct tls *t, void *buf, size_t len, void *arg)
+{
+	struct conn	*c = arg;
+	struct tlsbuf	*b = c->tlsbuf;
+	ssize_t		 n;
+
+	(void)t;
+	if (b->off == b->len) {
+		do {
+			n = read(c->fd, b->data, sizeof(b->data));
+		} while (n == -1 && errno == EINTR);
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return TLS_WANT_POLLIN;
+		if (n <= 0)
+			return n;
+		b->off = 0;
+		b->len = (size_t)n;
+	}
+	if (len > b->len - b->off)
+		len = b->len - b->off;
+	memcpy(buf, b->data + b->off, len);
+	b->off += len;
+	return (ssize_t)len;
+}
+
+/* libtls's write callback: straight to the socket. */
+static ssize_t
+tlsbuf_write(struct tls *t, const void *buf, size_t len, void *arg)
+{
+	struct conn	*c = arg;
+	ssize_t		 n;
+
+	(void)t;
+	do {
+		n = write(c->fd, buf, len);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return TLS_WANT_POLLOUT;
+	return n;
+}
+
 /* TLS on the connected socket, verified against the CA and host name. */
 static int
 tls_start(struct conn *c, const struct account *a)
@@ -307,7 +369,8 @@ tls_start(struct conn *c, const struct account *a)
 	struct iowait	 w;
 
 	if ((c->tlscfg = tls_config_new()) == NULL ||
-	    (c->tls = tls_client()) == NULL) {
+	    (c->tls = tls_client()) == NULL ||
+	    (c->tlsbuf = calloc(1, sizeof(*c->tlsbuf))) == NULL) {
 		log_warnx("%s: TLS: out of memory", c->what);
 		return EX_OSERR;
 	}
@@ -318,7 +381,8 @@ tls_start(struct conn *c, const struct account *a)
 		return EX_CONFIG;
 	}
 	if (tls_configure(c->tls, c->tlscfg) == -1 ||
-	    tls_connect_socket(c->tls, c->fd, a->imap_host) == -1) {
+	    tls_connect_cbs(c->tls, tlsbuf_read, tlsbuf_write, c,
+	    a->imap_host) == -1) {
 		log_warnx("%s: TLS: %s", c->what, tls_error(c->tls));
 		return EX_SOFTWARE;
 	}
@@ -460,6 +524,8 @@ conn_close(struct conn *c)
 		tls_free(c->tls);
 		c->tls = NULL;
 	}
+	free(c->tlsbuf);
+	c->tlsbuf = NULL;
 	if (c->tlscfg != NULL) {
 		tls_config_free(c->tlscfg);
 		c->tlscfg = NULL;
@@ -481,8 +547,10 @@ idle_wait(struct conn *c, int ms, volatile sig_atomic_t *stop)
 	long long	 end = iow_now() + ms, left;
 	int		 n;
 
-	/* libetpan may have read it already, with the continuation. */
-	if (c->imap->imap_stream->read_buffer_len > 0)
+	/* libetpan may have read it already, with the continuation; or
+	 * its TLS record came in the same read(2) as the continuation's. */
+	if (c->imap->imap_stream->read_buffer_len > 0 ||
+	    (c->tlsbuf != NULL && c->tlsbuf->off < c->tlsbuf->len))
 		return 1;
 	pfd.fd = c->fd;
 	pfd.events = POLLIN;

@@ -22,11 +22,13 @@
 struct account;
 struct tls;
 struct tls_config;
+struct tlsbuf;
 
 struct conn {
 	mailimap		*imap;		/* NULL: not connected */
 	struct tls		*tls;		/* NULL: plain */
 	struct tls_config	*tlscfg;
+	struct tlsbuf		*tlsbuf;	/* read-ahead under libtls */
 	int			 fd;
 	int			 timeout_ms;
 	int			 error;		/* errno of the last failure */
