@@ -275,16 +275,7 @@ deliver_drop(struct deliver *d, struct dmsg *m)
 static int
 sync_one(const struct deliver *d, const struct dmsg *m)
 {
-	int	 fd, r, saved;
-
-	if ((fd = openat(d->tmpfd, m->unique,
-	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return -1;
-	r = fdatasync(fd);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return r;
+	return fdatasync_at(d->tmpfd, m->unique);
 }
 
 /*

@@ -99,6 +99,20 @@ fsync_dir(const char *path)
 }
 
 int
+fdatasync_at(int dirfd, const char *name)
+{
+	int	fd, rc, saved;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fdatasync(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+int
 mode_too_open(int fd)
 {
 	struct stat	st;

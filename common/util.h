@@ -22,6 +22,10 @@ int	write_all(int fd, const void *buf, size_t len);
 /* fsync(2) of the directory at path.  0 or -1. */
 int	fsync_dir(const char *path);
 
+/* fdatasync(2) of dirfd/name, opened for it (not following a symlink);
+ * 0, or -1 with the errno of the open or of fdatasync. */
+int	fdatasync_at(int dirfd, const char *name);
+
 /* 1 when the file at fd can be read or written by group or others. */
 int	mode_too_open(int fd);
 

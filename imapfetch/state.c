@@ -423,22 +423,6 @@ fail:
 	return -1;
 }
 
-/* fdatasync of dirfd/name, reopened. */
-static int
-sync_name(int dirfd, const char *name)
-{
-	int	 fd, r, saved;
-
-	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
-	    -1)
-		return -1;
-	r = fdatasync(fd);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return r;
-}
-
 /*
  * Renames <file>.new over file, fsyncs the directory; with sync, the new
  * copy is fdatasync'd first.
@@ -450,7 +434,7 @@ publish(int dirfd, const char *file, int sync)
 	int	 saved;
 
 	snprintf(tmp, sizeof(tmp), "%s.new", file);
-	if ((sync && sync_name(dirfd, tmp) == -1) ||
+	if ((sync && fdatasync_at(dirfd, tmp) == -1) ||
 	    renameat(dirfd, tmp, dirfd, file) == -1) {
 		saved = errno;
 		(void)unlinkat(dirfd, tmp, 0);
