@@ -15,7 +15,10 @@ imap_user alice pw1
 if ! dovecot_start; then nok "dovecot starts"; done_testing; exit; fi
 python3 tests/mkcorpus.py --seed 61 "$T/c0" 3
 imap_put alice "$T"/c0/*
-fetchconf "$T/f.conf" "$T/drop" "imap-timeout = 2" "watch-interval = 2"
+# imap-timeout 5, not less: a reconnection that times out under a loaded
+# machine doubles the backoff (1, 2, 4, 8 s ...), and the waits below
+# allow for a few of those.
+fetchconf "$T/f.conf" "$T/drop" "imap-timeout = 5" "watch-interval = 2"
 
 # count_new: files delivered so far.  wait_for N SECONDS: until N are there.
 count_new() { ls "$T/drop/new" 2>/dev/null | wc -l; }
@@ -48,7 +51,7 @@ sleep 1
 if ! dovecot_start; then nok "dovecot restarts"; done_testing; exit; fi
 python3 tests/mkcorpus.py --prefix b --seed 63 "$T/c2" 2
 imaptool append alice pw1 "$T"/c2/*
-check "after a server restart: reconnected, new mail arrives" wait_for 6 20
+check "after a server restart: reconnected, new mail arrives" wait_for 6 60
 check "the reconnection is logged" grep -q "reconnecting in" "$T/bg-err"
 
 kill -TERM "$WPID"
@@ -168,7 +171,7 @@ hold 3
 : > "$T/bg-err"
 fetch_bg --watch alice -c "$T/f.conf"
 WPID=$BGPID
-check "--watch, connection limit: waits, then gets in and fetches" wait_for 7 15
+check "--watch, connection limit: waits, then gets in and fetches" wait_for 7 45
 check "--watch, connection limit: it had waited" grep -q "reconnecting in" \
     "$T/bg-err"
 check "--watch, connection limit: still watching" kill -0 "$WPID"
