@@ -39,6 +39,7 @@ chown "$TUSER:" "$T/popd.conf"
 cat > "$T/privsep.py" <<'PY'
 """privsep.py T ASAN HASH... -- POPD...: TAP lines (tap_import)."""
 import os, re, socket, ssl, subprocess, sys, time
+import procmem
 T, asan = sys.argv[1], sys.argv[2] == "1"
 sep = sys.argv.index("--")
 hashes = [h.encode() for h in sys.argv[3:sep]]
@@ -70,20 +71,7 @@ def status(pid, key):
 
 def memory(pid):
     """Every readable mapping of pid, as one bytes."""
-    out = []
-    with open("/proc/%d/maps" % pid) as maps, \
-            open("/proc/%d/mem" % pid, "rb", 0) as mem:
-        for l in maps:
-            f = l.split()
-            if "r" not in f[1]:
-                continue
-            a, b = (int(x, 16) for x in f[0].split("-"))
-            try:
-                mem.seek(a)
-                out.append(mem.read(b - a))
-            except (OSError, OverflowError, ValueError):
-                pass
-    return b"".join(out)
+    return b"".join(m for _, m in procmem.mappings(pid))
 
 
 def gdb_calls(pid, *calls):
@@ -223,5 +211,5 @@ PY
 if [ "$(id -u)" -eq 0 ]; then
 	run="setpriv --reuid=$TUSER --regid=$TUSER --init-groups -- $POPD"
 fi
-tap_import python3 "$T/privsep.py" "$T" "$asan" "$ha" "$hb" -- $run
+tap_import env PYTHONPATH="$TOP/tests" python3 "$T/privsep.py" "$T" "$asan" "$ha" "$hb" -- $run
 done_testing

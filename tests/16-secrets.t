@@ -37,25 +37,8 @@ cat > "$T/scan.py" <<'PY'
 """scan.py PW CONF POPD...: one session per way of sending a password;
 prints TAP lines (tap_import) on whether popd's memory still holds it."""
 import base64, re, subprocess, sys, time
+from procmem import mappings as memory
 pw, conf, argv = sys.argv[1].encode(), sys.argv[2], sys.argv[3:]
-
-
-def memory(pid):
-    """Every readable mapping of pid, as (name, bytes)."""
-    out = []
-    with open("/proc/%d/maps" % pid) as maps, \
-            open("/proc/%d/mem" % pid, "rb", 0) as mem:
-        for l in maps:
-            f = l.split()
-            if "r" not in f[1]:
-                continue
-            a, b = (int(x, 16) for x in f[0].split("-"))
-            try:
-                mem.seek(a)
-                out.append((f[5] if len(f) > 5 else "anon", mem.read(b - a)))
-            except (OSError, OverflowError, ValueError):
-                pass
-    return out
 
 
 def session(name, steps, password):
@@ -99,5 +82,5 @@ for password, what in ((pw, "right"), (b"Wr0ng-unique-Passw0rd-99", "wrong")):
 session("PASS with STAT pipelined behind it: gone",
         [(b"USER alice\r\nPASS " + pw + b"\r\nSTAT", 3)], pw)
 PY
-tap_import python3 "$T/scan.py" "$PW" "$T/popd.conf" $run
+tap_import env PYTHONPATH="$TOP/tests" python3 "$T/scan.py" "$PW" "$T/popd.conf" $run
 done_testing

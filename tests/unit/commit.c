@@ -31,25 +31,6 @@ cleanup(void)
 	rm_tree(top);
 }
 
-/* Entries of md/sub, "." and ".." aside. */
-static int
-count(const char *sub)
-{
-	char		 p[160];
-	DIR		*d;
-	struct dirent	*de;
-	int		 n = 0;
-
-	snprintf(p, sizeof(p), "%s/%s", md, sub);
-	if ((d = opendir(p)) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* A batch of n messages with UIDs first, first+1, ...; plus ndups UIDs. */
 static struct cbatch *
 batch(struct deliver *d, uint32_t first, size_t n, size_t ndups)
@@ -115,8 +96,8 @@ test_batches(void)
 	ok(got == b1 && got->next == b2 && b2->next == NULL,
 	    "both batches back, in order");
 	ok(b1->err == 0 && b2->err == 0, "...without error");
-	is_int(count("new"), 5, "their 5 messages in new/");
-	is_int(count("tmp"), 0, "tmp/ empty");
+	is_int(count_entries(md, "new"), 5, "their 5 messages in new/");
+	is_int(count_entries(md, "tmp"), 0, "tmp/ empty");
 	ok(b1->files.v[0]->state == DM_DELIVERED, "DM_DELIVERED");
 	load(sfd, &id, &disk);
 	ok(disk.uidvalidity == 7 && uidset_has(&disk.delivered, 1) &&
@@ -183,13 +164,13 @@ test_failure(void)
 	ok(disk.npend == 2, "the batch stays pending on disk, for the next "
 	    "run to finish");
 	state_free(&disk);
-	is_int(count("tmp"), 2, "its tmp files are kept");
+	is_int(count_entries(md, "tmp"), 2, "its tmp files are kept");
 	commit_free(got);
 	b2 = batch(&d, 5, 2, 1);
 	commit_push(&c, b2);
 	got = commit_collect(&c, 1);
 	ok(got == b2 && b2->err == ECANCELED, "a later batch: ECANCELED");
-	is_int(count("tmp"), 2, "...its tmp files removed");
+	is_int(count_entries(md, "tmp"), 2, "...its tmp files removed");
 	commit_free(got);
 	is_int(commit_stop(&c), 0, "commit_stop after a failure");
 	load(sfd, &id, &disk);

@@ -43,25 +43,6 @@ remove_md(void)
 	rm_tree(md);
 }
 
-/* Entries of md/sub, "." and ".." aside; -1 when it cannot be read. */
-static int
-count(const char *sub)
-{
-	char		 p[160];
-	DIR		*d;
-	struct dirent	*de;
-	int		 n = 0;
-
-	snprintf(p, sizeof(p), "%s/%s", md, sub);
-	if ((d = opendir(p)) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* 1 when md/sub/name exists. */
 static int
 present(const char *sub, const char *name)
@@ -168,7 +149,7 @@ test_open(void)
 		ok(deliver_open(&d, md, bad[i]) == -1 && errno == EINVAL, name);
 		deliver_close(&d);
 	}
-	ok(count("") == -1, "a refused marker creates nothing");
+	ok(count_entries(md, "") == -1, "a refused marker creates nothing");
 	snprintf(p, sizeof(p), "%s/no/such/dir", top);
 	ok(deliver_open(&d, p, MARKER) == -1, "a path whose parent is "
 	    "missing: -1");
@@ -293,12 +274,12 @@ test_commit(void)
 		    maildir_name_w(m[i]->name, &w) == 0 &&
 		    w == ref_wire(p, len), "popd reads the same S= and W=");
 	}
-	is_int(count("tmp"), nb + 1, "all in tmp/ before the commit");
-	is_int(count("new"), 0, "nothing in new/ yet");
+	is_int(count_entries(md, "tmp"), nb + 1, "all in tmp/ before the commit");
+	is_int(count_entries(md, "new"), 0, "nothing in new/ yet");
 	is_int(deliver_sync_tmp(&d), 0, "deliver_sync_tmp");
 	is_int(deliver_commit(&d), 0, "deliver_commit");
-	is_int(count("tmp"), 0, "tmp/ empty after the commit");
-	is_int(count("new"), nb + 1, "every message in new/");
+	is_int(count_entries(md, "tmp"), 0, "tmp/ empty after the commit");
+	is_int(count_entries(md, "new"), nb + 1, "every message in new/");
 	good = 1;
 	for (i = 0; i <= nb; i++) {
 		p = i < nb ? (const unsigned char *)bodies[i].bytes : big;
@@ -341,7 +322,7 @@ test_commit(void)
 
 	deliver_reset(&d);
 	is_int(d.nmsgs, 0, "reset forgets delivered messages");
-	is_int(count("new"), nb + 1, "...and leaves new/ alone");
+	is_int(count_entries(md, "new"), nb + 1, "...and leaves new/ alone");
 
 	/* Many in a row: every UNIQUE different (the sequence number). */
 	good = 1;
@@ -350,10 +331,10 @@ test_commit(void)
 		    deliver_write(m[0], "x\n", 2) == 0 &&
 		    deliver_finish(m[0]) == 0;
 	}
-	ok(good && d.nmsgs == 200 && count("tmp") == 200,
+	ok(good && d.nmsgs == 200 && count_entries(md, "tmp") == 200,
 	    "200 messages begun in a row: 200 tmp files");
 	is_int(deliver_commit(&d), 0, "commit them");
-	is_int(count("new"), nb + 1 + 200, "200 more in new/, none lost to "
+	is_int(count_entries(md, "new"), nb + 1 + 200, "200 more in new/, none lost to "
 	    "a name clash");
 	deliver_close(&d);
 	free(big);
@@ -378,7 +359,7 @@ test_abort_drop(void)
 	deliver_write(c, "written\n", 8);
 	deliver_finish(c);				/* DM_WRITTEN */
 	deliver_begin(&d, &e);
-	is_int(count("tmp"), 3, "three in tmp/");
+	is_int(count_entries(md, "tmp"), 3, "three in tmp/");
 
 	is_int(deliver_drop(&d, e), 0, "drop a message being written");
 	ok(e->state == DM_DROPPED && e->fd == -1 && !present("tmp", e->unique),
@@ -391,19 +372,19 @@ test_abort_drop(void)
 	ok(present("new", a->name), "...it stays in new/");
 
 	deliver_abort(&d);
-	is_int(count("tmp"), 0, "abort: tmp/ empty (writing and written)");
-	is_int(count("new"), 1, "abort: new/ keeps the delivered one");
+	is_int(count_entries(md, "tmp"), 0, "abort: tmp/ empty (writing and written)");
+	is_int(count_entries(md, "new"), 1, "abort: new/ keeps the delivered one");
 	is_int(d.nmsgs, 0, "abort: the registry is empty");
 	ok(deliver_begin(&d, &b) == 0 && deliver_write(b, "y\n", 2) == 0 &&
 	    deliver_finish(b) == 0 && deliver_commit(&d) == 0 &&
-	    count("new") == 2, "after abort, deliveries go on");
+	    count_entries(md, "new") == 2, "after abort, deliveries go on");
 
 	/* deliver_close aborts. */
 	deliver_begin(&d, &b);
 	deliver_write(b, "z\n", 2);
 	deliver_close(&d);
-	is_int(count("tmp"), 0, "deliver_close removes unfinished tmp files");
-	is_int(count("new"), 2, "...and no more");
+	is_int(count_entries(md, "tmp"), 0, "deliver_close removes unfinished tmp files");
+	is_int(count_entries(md, "new"), 2, "...and no more");
 	remove_md();
 }
 
@@ -438,7 +419,7 @@ test_partial_commit(void)
 	deliver_reset(&d);
 	is_int(d.nmsgs, 2, "reset keeps the two not delivered");
 	deliver_abort(&d);
-	ok(count("tmp") == 0 && count("new") == 1,
+	ok(count_entries(md, "tmp") == 0 && count_entries(md, "new") == 1,
 	    "abort removes the third; new/ keeps the first");
 	deliver_close(&d);
 	remove_md();
@@ -478,18 +459,18 @@ test_recover_clean(void)
 	snprintf(uc, sizeof(uc), "%s", c->unique);
 	deliver_release(&d);
 	is_int(d.nmsgs, 0, "release empties the registry");
-	is_int(count("tmp"), 3, "...and leaves the files in tmp/");
+	is_int(count_entries(md, "tmp"), 3, "...and leaves the files in tmp/");
 	deliver_close(&d);
-	is_int(count("tmp"), 3, "close after release removes nothing");
+	is_int(count_entries(md, "tmp"), 3, "close after release removes nothing");
 
 	/* The next run. */
 	if (deliver_open(&d, md, MARKER) == -1)
 		die("deliver_open");
 	is_int(deliver_recover(&d, na), 1, "recover a pending name: 1");
-	ok(holds("new", na, "pending one\n", 12) && count("tmp") == 2,
+	ok(holds("new", na, "pending one\n", 12) && count_entries(md, "tmp") == 2,
 	    "...moved to new/ under its recorded name, bytes intact");
 	is_int(deliver_recover(&d, na), 0, "recover it again: 0");
-	is_int(count("new"), 1, "...nothing more in new/");
+	is_int(count_entries(md, "new"), 1, "...nothing more in new/");
 	errno = 0;
 	ok(deliver_recover(&d, "1.M2P3Q4_test.host") == -1 && errno == EINVAL,
 	    "a name without ,S=: -1, EINVAL");
@@ -511,7 +492,7 @@ test_recover_clean(void)
 	mkfile("tmp", "1.M1P1Q1." MARKER ".host");
 	mkfile("tmp", "1.M1P1Q1.host");			/* another MDA */
 	mkfile("tmp", "._" MARKER ".host");		/* a dot file */
-	is_int(count("tmp"), 10, "tmp/: two of ours pending, one of ours, "
+	is_int(count_entries(md, "tmp"), 10, "tmp/: two of ours pending, one of ours, "
 	    "seven others");
 	is_int(deliver_clean_tmp(&d, keep_one, ub), 2, "clean_tmp removes 2 "
 	    "(one kept by keep())");
@@ -529,8 +510,8 @@ test_recover_clean(void)
 	is_int(deliver_recover(&d, nb), 1, "the kept one can still be "
 	    "recovered");
 	is_int(deliver_clean_tmp(&d, NULL, NULL), 0, "clean_tmp again: 0");
-	is_int(count("tmp"), 7, "seven others left");
-	is_int(count("new"), 2, "two recovered in new/");
+	is_int(count_entries(md, "tmp"), 7, "seven others left");
+	is_int(count_entries(md, "new"), 2, "two recovered in new/");
 
 	/* exists: the unique part up to ':' in new/ or cur/. */
 	is_int(deliver_exists(&d, na), 1, "exists: in new/");
@@ -551,7 +532,7 @@ test_recover_clean(void)
 	/* A recorded pending whose message a POP3 client already took. */
 	is_int(deliver_recover(&d, nb), 0, "recover what is in cur/ or "
 	    "gone: 0");
-	is_int(count("new"), 1, "...and nothing appears in new/");
+	is_int(count_entries(md, "new"), 1, "...and nothing appears in new/");
 	deliver_close(&d);
 	remove_md();
 }
@@ -608,10 +589,10 @@ batch_round(int use_syncfs)
 	ok(a1->state == DM_DELIVERED && a2->state == DM_DELIVERED,
 	    "...DM_DELIVERED");
 	ok(present("tmp", c->unique) && present("tmp", un1) &&
-	    count("tmp") == 2, "the registry's messages stay in tmp/");
+	    count_entries(md, "tmp") == 2, "the registry's messages stay in tmp/");
 	deliver_free_batch(&b);
 	ok(b.n == 0 && b.v == NULL, "free_batch empties it");
-	is_int(count("new"), 2, "freeing a committed batch removes nothing");
+	is_int(count_entries(md, "new"), 2, "freeing a committed batch removes nothing");
 
 	/* A batch dropped: its tmp files go, the registry's stay. */
 	f1 = one(&d, "to drop\n", 1);
@@ -622,8 +603,8 @@ batch_round(int use_syncfs)
 	ok(e.n == 3, "the second take has the three written since");
 	deliver_drop_batch(&d, &e);
 	ok(!present("tmp", un1) && !present("tmp", uf1) &&
-	    count("tmp") == 0 && e.n == 0, "drop_batch removes its tmp files");
-	is_int(count("new"), 2, "...and nothing in new/");
+	    count_entries(md, "tmp") == 0 && e.n == 0, "drop_batch removes its tmp files");
+	is_int(count_entries(md, "new"), 2, "...and nothing in new/");
 	deliver_close(&d);
 	remove_md();
 }

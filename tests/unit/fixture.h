@@ -2,16 +2,18 @@
  * fixture.h: what the unit tests that touch files share: a way out, removal
  * of a temporary tree, the wire size of a message computed the slow,
  * obvious way (to check common/wire.c against), and an io reading a pipe
- * as popd reads fd 0.  Header only.
+ * as popd reads fd 0, a count of a directory's entries.  Header only.
  */
 #ifndef POPD_FIXTURE_H
 #define POPD_FIXTURE_H
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -86,6 +88,25 @@ put_fd(int fd, const void *buf, size_t n)
 {
 	if (write(fd, buf, n) != (ssize_t)n)
 		die("write");
+}
+
+/* Entries of dir/sub, "." and ".." aside; -1 when it cannot be read. */
+static inline int
+count_entries(const char *dir, const char *sub)
+{
+	char		 p[4096];
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, sub);
+	if ((d = opendir(p)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
 }
 
 #define PUT(fd, lit)	put_fd(fd, lit, sizeof(lit) - 1)
