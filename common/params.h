@@ -179,8 +179,15 @@
  */
 #define DELIVER_WRITE_BUF	(64 * 1024)
 
-/* imapfetch: a FETCH batch holds at most this many messages or bytes. */
-#define IMAP_BATCH_COUNT	100
+/*
+ * imapfetch: a FETCH batch holds at most IMAP_BATCH_COUNT messages or
+ * IMAP_BATCH_BYTES.  The first holds IMAP_BATCH_FIRST and each next one
+ * twice the last: a small mailbox is flagged soon, a large one pays a
+ * FETCH and a STORE round trip (a few ms each on Dovecot) per 400
+ * messages, not per 100.
+ */
+#define IMAP_BATCH_FIRST	100
+#define IMAP_BATCH_COUNT	400
 #define IMAP_BATCH_BYTES	(32UL * 1024 * 1024)
 
 /*

@@ -415,8 +415,8 @@ pick(struct mbox *mb, const struct want *w, size_t n, uint64_t *bytes)
 }
 
 /*
- * Batches capped by count and announced bytes (fetch.c holds them to the
- * bytes that really come).
+ * Batches capped by count, growing (params.h), and announced bytes
+ * (fetch.c holds them to the bytes that really come).
  */
 static int
 fetch_all(struct mbox *mb)
@@ -424,7 +424,7 @@ fetch_all(struct mbox *mb)
 	struct committer cm;
 	uint64_t	 bytes;
 	struct want	*batch;
-	size_t		 i, k;
+	size_t		 i, k, cap;
 	int		 r = 0;
 
 	if (commit_start(&cm, mb->dl, mb->statefd, &mb->id, &mb->st) == -1) {
@@ -435,9 +435,11 @@ fetch_all(struct mbox *mb)
 	mb->cm = &cm;
 	batch = xreallocarray(NULL, IMAP_BATCH_COUNT, sizeof(*batch));
 	/* fetch_batch may add to the list: a copy of each batch is sent. */
-	for (i = 0; i < mb->nwork && r == 0; i += k) {
+	for (i = 0, cap = IMAP_BATCH_FIRST; i < mb->nwork && r == 0;
+	    i += k, cap = cap * 2 > IMAP_BATCH_COUNT ? IMAP_BATCH_COUNT :
+	    cap * 2) {
 		bytes = 0;
-		for (k = 0; i + k < mb->nwork && k < IMAP_BATCH_COUNT &&
+		for (k = 0; i + k < mb->nwork && k < cap &&
 		    (k == 0 || bytes + mb->work[i + k].size <=
 		    IMAP_BATCH_BYTES); k++) {
 			bytes += mb->work[i + k].size;
