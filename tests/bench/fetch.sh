@@ -3,8 +3,9 @@
 # a fresh Maildir under $T (the disk, not tmpfs); beside them imapsink, the
 # network-only limit.  Sourced by tests/bench/run.
 #
-# Before each run the drop is new, the page cache has our dirty pages
-# written back (sync) and \Seen is taken off every message on the server:
+# Before each run the drop is new (the last one is moved aside, written
+# back and its page cache given back: tests/bench/mem.py says why), and
+# \Seen is taken off every message on the server:
 # imapfetch, fetchmail and getmail6 fetch only unseen mail and mark what
 # they delivered \Seen; mbsync copies everything and marks nothing (it
 # mirrors flags, it does not consume mail).  Each row records what arrived
@@ -123,6 +124,8 @@ FETCH_TOOLS=${BENCH_FETCHERS:-"imapfetch mbsync fetchmail getmail6 network-only"
 # that size and link (fetchmail and getmail6 at 10000 messages): the table
 # says how many runs each figure has.
 REPEAT_MAX=${BENCH_REPEAT_MAX:-30}
+_k=0
+mkdir -p "$T/trash"
 for n in $SIZES; do
 	# Dovecot reads the new maildir once, outside the timing.
 	$DOVEADM mailbox status -u "i$n" messages INBOX >/dev/null
@@ -137,11 +140,20 @@ for n in $SIZES; do
 			for tool in $FETCH_TOOLS; do
 				case " $slow " in *" $tool "*) continue ;; esac
 				note "fetch $n $tls run $r: $tool"
-				rm -rf "$T/drop" "$T/home/getmail" "$T/home/fetchids"
+				if [ -d "$T/drop" ]; then
+					_k=$((_k + 1))
+					mv "$T/drop" "$T/trash/$_k"
+					sync
+					python3 "$B/mem.py" evict "$T/trash/$_k"
+				fi
+				rm -rf "$T/home/getmail" "$T/home/fetchids"
 				mkdir -p "$T/drop/tmp" "$T/drop/new" "$T/drop/cur" "$T/home/getmail"
 				chown -R "$TUSER:" "$T/drop" "$T/home/getmail"
 				$DOVEADM flags remove -u "i$n" '\Seen' mailbox INBOX all
 				sync
+				# Other programs take warm pages meanwhile: the
+				# run's drop gets warm ones, whoever ran before.
+				python3 "$B/mem.py" warm $((mb * 2 + 256))
 				s=$(date +%s%N)
 				# shellcheck disable=SC2046
 				as_user env HOME="$T/home" /usr/bin/time -f '%U %S %M' -o "$T/time" \
@@ -162,4 +174,4 @@ for n in $SIZES; do
 		done
 	done
 done
-rm -rf "$T/drop"
+rm -rf "$T/drop" "$T/trash"
