@@ -33,6 +33,10 @@ struct mdmsg {
 	char		 uidl[POP3_UIDL_MAX + 1];
 	unsigned	 in_new:1;	/* lives in new/ */
 	unsigned	 sized:1;	/* sizes came from the name, unread */
+	/* A POP3 session's marks, here so that popd keeps the scan's array
+	 * as it is (no second copy at login); maildir_scan clears them. */
+	unsigned	 deleted:1;
+	unsigned	 retrieved:1;
 };
 
 /*

@@ -47,7 +47,7 @@ uidl_taken(const struct session *s, size_t i)
 	size_t	j;
 
 	for (j = 0; j < s->nmsgs; j++)
-		if (j != i && strcmp(s->msgs[j].md.uidl, s->msgs[i].md.uidl) ==
+		if (j != i && strcmp(s->msgs[j].uidl, s->msgs[i].uidl) ==
 		    0)
 			return 1;
 	return 0;
@@ -67,7 +67,7 @@ settle_names(struct session *s)
 	char		 was[4 + 256 + 1];
 
 	for (i = 0; i < s->nmsgs; i++) {
-		m = &s->msgs[i].md;
+		m = &s->msgs[i];
 		if (m->sized)
 			continue;
 		snprintf(was, sizeof(was), "%s", m->path);
@@ -85,7 +85,7 @@ static enum md_status
 snapshot(struct session *s)
 {
 	struct mdmsg	*v;
-	size_t		 n, i, cap, total;
+	size_t		 n, cap, total;
 
 	cap = s->acct->max_messages > 0 ? s->acct->max_messages :
 	    POPD_MESSAGES_CAP;
@@ -97,10 +97,7 @@ snapshot(struct session *s)
 		log_info("%s: listing the oldest %zu of %zu messages",
 		    s->acct->maildrop, n, total);
 	s->nall = s->nmsgs = n;
-	s->msgs = xcalloc(n + 1, sizeof(*s->msgs));
-	for (i = 0; i < n; i++)
-		s->msgs[i].md = v[i];
-	free(v);		/* the paths now belong to s->msgs */
+	s->msgs = v;
 	settle_names(s);
 	return MD_OK;
 }
@@ -155,7 +152,7 @@ resettle(struct session *s, struct mdmsg *m, int fd, uint64_t octets)
 enum md_status
 maildrop_open_msg(struct session *s, size_t i, int *fd)
 {
-	struct mdmsg	*m = &s->msgs[i].md;
+	struct mdmsg	*m = &s->msgs[i];
 	uint64_t	 octets;
 
 	if ((*fd = maildir_open_file(s->mdfd, m->path, &octets)) == -1) {
@@ -266,7 +263,7 @@ int
 maildrop_commit(struct session *s)
 {
 	struct mdmsg	**moved;
-	struct msg	 *m;
+	struct mdmsg	 *m;
 	size_t		  i, nmoved = 0;
 	int		  failed = 0, changed = 0;
 
@@ -274,22 +271,22 @@ maildrop_commit(struct session *s)
 	for (i = 0; i < s->nmsgs; i++) {
 		m = &s->msgs[i];
 		if (m->deleted) {
-			if (unlinkat(s->mdfd, m->md.path, 0) == 0) {
+			if (unlinkat(s->mdfd, m->path, 0) == 0) {
 				s->ndele++;
 				changed = 1;
 			} else if (errno == ENOENT)
-				moved[nmoved++] = &m->md;
+				moved[nmoved++] = m;
 			else {
 				log_warn("%s/%s: unlink", s->acct->maildrop,
-				    m->md.path);
+				    m->path);
 				failed++;
 			}
-		} else if (m->retrieved && m->md.in_new) {
+		} else if (m->retrieved && m->in_new) {
 			/* Gone from new/: another program moved it on. */
-			if (move_to_cur(s, m->md.path) == -1 &&
+			if (move_to_cur(s, m->path) == -1 &&
 			    errno != ENOENT) {
 				log_warn("%s/%s: rename", s->acct->maildrop,
-				    m->md.path);
+				    m->path);
 				failed++;
 				continue;
 			}
@@ -313,7 +310,7 @@ maildrop_close(struct session *s)
 	size_t	i;
 
 	for (i = 0; i < s->nall; i++)
-		free(s->msgs[i].md.path);
+		free(s->msgs[i].path);
 	free(s->msgs);
 	s->msgs = NULL;
 	s->nmsgs = s->nall = 0;

@@ -37,12 +37,6 @@ enum state { S_AUTH, S_TRANS, S_HANDOVER, S_DONE };
 #define POP_FAIL		4	/* I/O failed mid-reply: end without a word */
 #define POP_NONE		5	/* the handler answered already (STLS) */
 
-struct msg {
-	struct mdmsg	 md;
-	unsigned	 deleted:1;
-	unsigned	 retrieved:1;
-};
-
 struct session {
 	struct io		 io;
 	const struct conf	*conf;
@@ -69,7 +63,7 @@ struct session {
 
 	/* TRANSACTION: the snapshot taken at login */
 	int			 mdfd, lockfd;
-	struct msg		*msgs;
+	struct mdmsg		*msgs;
 	size_t			 nmsgs;		/* listed (max-messages) */
 	size_t			 nall;		/* scanned */
 

@@ -80,7 +80,7 @@ stat_totals(const struct session *s, size_t *count, uint64_t *octets)
 	for (i = 0; i < s->nmsgs; i++)
 		if (!s->msgs[i].deleted) {
 			(*count)++;
-			*octets += s->msgs[i].md.size;
+			*octets += s->msgs[i].size;
 		}
 }
 
@@ -104,7 +104,7 @@ list_body(struct session *s)
 	for (i = 0; i < s->nmsgs; i++)
 		if (!s->msgs[i].deleted)
 			io_printf(&s->io, "%zu %llu\r\n", i + 1,
-			    (unsigned long long)s->msgs[i].md.size);
+			    (unsigned long long)s->msgs[i].size);
 	return s->io.error ? -1 : 0;
 }
 
@@ -116,7 +116,7 @@ uidl_body(struct session *s)
 	for (i = 0; i < s->nmsgs; i++)
 		if (!s->msgs[i].deleted)
 			io_printf(&s->io, "%zu %s\r\n", i + 1,
-			    s->msgs[i].md.uidl);
+			    s->msgs[i].uidl);
 	return s->io.error ? -1 : 0;
 }
 
@@ -131,7 +131,7 @@ cmd_list(struct session *s, char *arg)
 		return r;
 	if (one)
 		return r_ok(s, "%zu %llu", i + 1,
-		    (unsigned long long)s->msgs[i].md.size);
+		    (unsigned long long)s->msgs[i].size);
 	stat_totals(s, &count, &octets);
 	s->body = list_body;
 	return r_ok(s, "%zu messages (%llu octets)", count,
@@ -147,7 +147,7 @@ cmd_uidl(struct session *s, char *arg)
 	if ((r = opt_msg(s, arg, &i, &one)) != POP_OK)
 		return r;
 	if (one)
-		return r_ok(s, "%zu %s", i + 1, s->msgs[i].md.uidl);
+		return r_ok(s, "%zu %s", i + 1, s->msgs[i].uidl);
 	s->body = uidl_body;
 	return r_ok(s, "Unique-ID listing follows");
 }
@@ -166,7 +166,7 @@ sink_io(void *arg, const void *buf, size_t len)
 static int
 msg_body(struct session *s)
 {
-	struct msg		*m = &s->msgs[s->arg_msg];
+	struct mdmsg		*m = &s->msgs[s->arg_msg];
 	struct wire_enc		 e;
 	unsigned char		 buf[POPD_BLOCK];
 	ssize_t			 n;
@@ -178,7 +178,7 @@ msg_body(struct session *s)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			log_warn("%s: read", m->md.path);
+			log_warn("%s: read", m->path);
 			r = -1;
 			break;
 		}
@@ -194,10 +194,10 @@ msg_body(struct session *s)
 		 * although ",S=" is right, or a file rewritten in place
 		 * to the same length since.
 		 */
-		if (e.octets != m->md.size)
+		if (e.octets != m->size)
 			log_warnx("%s: sent %llu octets, LIST said %llu",
-			    m->md.path, (unsigned long long)e.octets,
-			    (unsigned long long)m->md.size);
+			    m->path, (unsigned long long)e.octets,
+			    (unsigned long long)m->size);
 		s->nretr++;
 		s->retr_bytes += e.octets;
 		m->retrieved = 1;
@@ -274,7 +274,7 @@ cmd_retr(struct session *s, char *arg)
 	s->arg_msg = i;
 	s->arg_lines = -1;
 	s->body = msg_body;
-	return r_ok(s, "%llu octets", (unsigned long long)s->msgs[i].md.size);
+	return r_ok(s, "%llu octets", (unsigned long long)s->msgs[i].size);
 }
 
 static int
