@@ -13,7 +13,19 @@ WERROR	?=
 
 WARN	= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(WERROR)
 HARDEN	= -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
-CPPFLAGS_ALL = -std=c11 -D_GNU_SOURCE -DSYSCONFDIR=\"$(SYSCONFDIR)\" -iquote common
+# popd loads libtls by its SONAME (common/tlsload.h): the one of the
+# libtls.so the compiler would link.  dlopen is in libc from glibc 2.34,
+# in libdl before.  Worked out once per make, not per compile.
+ifeq ($(origin LIBTLS_SONAME),undefined)
+LIBTLS_SONAME := $(or $(shell objdump -p "$$($(CC) -print-file-name=libtls.so)" \
+    2>/dev/null | awk '$$1 == "SONAME" { print $$2 }'),libtls.so.26)
+endif
+ifeq ($(origin LIBDL),undefined)
+LIBDL := $(shell printf '\043include <dlfcn.h>\nint main(void) { return !dlopen; }\n' | \
+    $(CC) -x c -o /dev/null - 2>/dev/null || echo -ldl)
+endif
+CPPFLAGS_ALL = -std=c11 -D_GNU_SOURCE -DSYSCONFDIR=\"$(SYSCONFDIR)\" -iquote common \
+	-DLIBTLS_SONAME=\"$(LIBTLS_SONAME)\"
 CFLAGS_ALL = $(CPPFLAGS_ALL) $(WARN) $(HARDEN) $(CFLAGS) -MMD -MP
 LDFLAGS_ALL = -pie $(LDFLAGS)
 
@@ -38,7 +50,7 @@ common/libcommon.a: $(COMMON_OBJ)
 	ar rcs $@ $(COMMON_OBJ)
 
 popd/popd: $(POPD_OBJ) common/libcommon.a
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(POPD_OBJ) common/libcommon.a -ltls -lcrypt
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(POPD_OBJ) common/libcommon.a -lcrypt $(LIBDL)
 
 imapfetch/imapfetch: $(IMAPFETCH_OBJ) common/libcommon.a
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(IMAPFETCH_OBJ) common/libcommon.a -letpan -ltls
@@ -50,7 +62,7 @@ IMAPFETCH_LIBOBJ = $(filter-out imapfetch/main.o,$(IMAPFETCH_OBJ))
 UNIT_LIBOBJ = $(POPD_LIBOBJ) $(IMAPFETCH_LIBOBJ)
 tests/unit/%.t: tests/unit/%.o $(UNIT_LIBOBJ) common/libcommon.a
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(UNIT_LIBOBJ) common/libcommon.a \
-	    -letpan -ltls -lcrypt
+	    -letpan -ltls -lcrypt $(LIBDL)
 
 deps:
 	@sh .ci/deps

@@ -20,10 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <tls.h>
-
 #include "io.h"
 #include "iowait.h"
+#include "tlsload.h"
 
 /* close_notify is a courtesy: wait this long at most for it to go out. */
 #define IO_CLOSE_TIMEOUT_MS	1000
@@ -104,7 +103,7 @@ io_fill(struct io *io, long long deadline)
 	io->rpos = io->rlen = 0;
 	do {
 		n = io->tls != NULL ?
-		    tls_read(io->tls, io->rbuf, sizeof(io->rbuf)) :
+		    io->tlsfn->read(io->tls, io->rbuf, sizeof(io->rbuf)) :
 		    read(io->rfd, io->rbuf, sizeof(io->rbuf));
 	} while ((r = io_retry(io, n, POLLIN, deadline)) == 1);
 	if (r == -1)
@@ -196,7 +195,7 @@ io_send(struct io *io, const unsigned char *p, size_t len)
 	int	r;
 
 	while (len > 0) {
-		n = io->tls != NULL ? tls_write(io->tls, p, len) :
+		n = io->tls != NULL ? io->tlsfn->write(io->tls, p, len) :
 		    write(io->wfd, p, len);
 		if ((r = io_retry(io, n, POLLOUT, 0)) == 1)
 			continue;
@@ -266,7 +265,8 @@ io_printf(struct io *io, const char *fmt, ...)
 }
 
 int
-io_start_tls(struct io *io, struct tls *ctx, const char **errstr)
+io_start_tls(struct io *io, const struct tlsfn *fn, struct tls *ctx,
+    const char **errstr)
 {
 	struct iowait	 w;
 	long long	 limit;
@@ -282,17 +282,18 @@ io_start_tls(struct io *io, struct tls *ctx, const char **errstr)
 	limit = TLS_HANDSHAKE_TIMEOUT * 1000LL;
 	if (io->timeout_ms >= 0 && io->timeout_ms < limit)
 		limit = io->timeout_ms;
-	if (tls_accept_fds(ctx, &io->tls, io->rfd, io->wfd) == -1) {
-		*errstr = tls_error(ctx);
+	io->tlsfn = fn;
+	if (fn->accept_fds(ctx, &io->tls, io->rfd, io->wfd) == -1) {
+		*errstr = fn->error(ctx);
 		io->error = EPROTO;
 		return -1;
 	}
 	w = io_waiter(io, iow_now() + limit);
-	if (iow_handshake(&w, io->tls) == 0)
+	if (iow_handshake(&w, io->tls, fn->handshake) == 0)
 		return 0;
 	io->error = errno;
 	if (errno == EPROTO) {
-		if ((*errstr = tls_error(io->tls)) == NULL)
+		if ((*errstr = fn->error(io->tls)) == NULL)
 			*errstr = "handshake failed";
 	} else if (errno == ETIMEDOUT || errno == ETIME) {
 		io->error = ETIMEDOUT;
@@ -315,7 +316,8 @@ io_close(struct io *io)
 	 * timeout, not the idle one: nothing useful is left to say.
 	 */
 	if (!io->error)
-		iow_close(&w, io->tls, IO_CLOSE_TIMEOUT_MS);
-	tls_free(io->tls);
+		iow_close(&w, io->tls, io->tlsfn->close,
+		    IO_CLOSE_TIMEOUT_MS);
+	io->tlsfn->free(io->tls);
 	io->tls = NULL;
 }

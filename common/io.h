@@ -14,10 +14,12 @@
 #include "params.h"
 
 struct tls;
+struct tlsfn;
 
 struct io {
 	int		 rfd, wfd;
 	struct tls	*tls;		/* NULL: plain; owned by the io */
+	const struct tlsfn *tlsfn;	/* libtls, when tls is set */
 	int		 timeout_ms;	/* per read/write wait; -1: none */
 	unsigned char	 rbuf[IO_RBUF_SIZE];
 	size_t		 rpos, rlen;	/* unread bytes: rbuf[rpos..rlen) */
@@ -74,7 +76,8 @@ int	io_printf(struct io *, const char *, ...)
 int	io_flush(struct io *);
 
 /*
- * Server side TLS on the io's fds with ctx (a configured tls server).
+ * Server side TLS on the io's fds with ctx (a configured tls server),
+ * through fn (tlsload.h), which the io keeps for its reads and writes.
  * Discards (and wipes) any buffered plaintext, so call it only when
  * io_pending() is 0.
  * The whole handshake may take TLS_HANDSHAKE_TIMEOUT seconds, or the io's
@@ -82,7 +85,8 @@ int	io_flush(struct io *);
  * one-line message in *errstr (static, or owned by the io's TLS context:
  * valid until io_close).
  */
-int	io_start_tls(struct io *, struct tls *ctx, const char **errstr);
+int	io_start_tls(struct io *, const struct tlsfn *fn, struct tls *ctx,
+	    const char **errstr);
 
 /*
  * Frees the TLS context if any, after a close_notify (bounded to a second)

@@ -80,11 +80,12 @@ iow_retry(const struct iowait *w, int tls, ssize_t n, short dir)
 }
 
 int
-iow_handshake(const struct iowait *w, struct tls *t)
+iow_handshake(const struct iowait *w, struct tls *t,
+    int (*handshake)(struct tls *))
 {
 	int	 rc;
 
-	while ((rc = tls_handshake(t)) != 0) {
+	while ((rc = handshake(t)) != 0) {
 		if (rc != TLS_WANT_POLLIN && rc != TLS_WANT_POLLOUT) {
 			errno = EPROTO;
 			return -1;
@@ -96,14 +97,15 @@ iow_handshake(const struct iowait *w, struct tls *t)
 }
 
 void
-iow_close(const struct iowait *w, struct tls *t, int timeout_ms)
+iow_close(const struct iowait *w, struct tls *t, int (*close)(struct tls *),
+    int timeout_ms)
 {
 	struct iowait	 brief = *w;
 	int		 i, rc;
 
 	brief.timeout_ms = timeout_ms;
 	for (i = 0; i < 10; i++) {
-		rc = tls_close(t);
+		rc = close(t);
 		if (rc != TLS_WANT_POLLIN && rc != TLS_WANT_POLLOUT)
 			break;
 		if (wait_tls(&brief, rc) == -1)

@@ -38,10 +38,17 @@ int	iow_wait(const struct iowait *, int fd, short events);
  */
 int	iow_retry(const struct iowait *, int tls, ssize_t n, short dir);
 
+/*
+ * The caller passes the libtls call (tls_handshake, tls_close), so that
+ * this file links no libtls: popd loads it only where it is used
+ * (tlsload.h).
+ */
 /* Runs the TLS handshake of t to its end, waiting as it asks. */
-int	iow_handshake(const struct iowait *, struct tls *t);
+int	iow_handshake(const struct iowait *, struct tls *t,
+	    int (*handshake)(struct tls *));
 
 /* Sends close_notify, waiting at most timeout_ms for it to go out. */
-void	iow_close(const struct iowait *, struct tls *t, int timeout_ms);
+void	iow_close(const struct iowait *, struct tls *t,
+	    int (*close)(struct tls *), int timeout_ms);
 
 #endif

@@ -387,7 +387,7 @@ tls_start(struct conn *c, const struct account *a)
 		return EX_SOFTWARE;
 	}
 	w = waiter(c);
-	if (iow_handshake(&w, c->tls) == 0)
+	if (iow_handshake(&w, c->tls, tls_handshake) == 0)
 		return 0;
 	if (errno == EPROTO) {
 		log_warnx("%s: %s: TLS handshake: %s", c->what, c->host,
@@ -520,7 +520,7 @@ conn_close(struct conn *c)
 	if (c->tls != NULL) {
 		w = waiter(c);
 		if (c->error == 0)
-			iow_close(&w, c->tls, 1000);
+			iow_close(&w, c->tls, tls_close, 1000);
 		tls_free(c->tls);
 		c->tls = NULL;
 	}

@@ -11,8 +11,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <tls.h>
-
 #include "log.h"
 #include "session.h"
 
@@ -21,7 +19,7 @@ static int
 refuse_plain(struct session *s)
 {
 	return r_err(s, "AUTH", "Plaintext authentication requires TLS%s",
-	    s->tls_ctx != NULL ? " (use STLS)" : "");
+	    s->stls && !s->tls ? " (use STLS)" : "");
 }
 
 static int
@@ -181,10 +179,8 @@ cmd_auth(struct session *s, char *arg)
 static int
 cmd_stls(struct session *s, char *arg)
 {
-	const char	*why = NULL;
-
 	(void)arg;
-	if (s->tls_ctx == NULL || s->tls)
+	if (!s->stls || s->tls)
 		return r_err(s, NULL, "STLS not available");
 	/*
 	 * Bytes after STLS were sent before the handshake, so in plaintext:
@@ -196,21 +192,8 @@ cmd_stls(struct session *s, char *arg)
 		r_err(s, NULL, "Data after STLS, closing");
 		return POP_CLOSE;
 	}
-	if (io_puts(&s->io, "+OK Begin TLS negotiation\r\n") == -1 ||
-	    io_flush(&s->io) == -1)
-		return POP_FAIL;
-	if (io_start_tls(&s->io, s->tls_ctx, &why) == -1) {
-		/* Logged with the session's line, by the process that
-		 * writes it. */
-		snprintf(s->tls_error, sizeof(s->tls_error), "%s",
-		    why != NULL ? why : "unknown error");
-		s->end = "tls handshake failed";
-		return POP_FAIL;
-	}
-	s->tls = 1;
-	/* RFC 2595 section 4: forget all that was said in plaintext. */
-	s->have_user = 0;
-	explicit_bzero(s->user, sizeof(s->user));
+	/* The process that loads libtls answers (net.c, chan.h). */
+	s->state = S_STLS;
 	return POP_NONE;
 }
 

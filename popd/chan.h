@@ -14,12 +14,20 @@
  * The contract, in order:
  *
  *   priv -> net	CHAN_INIT, once, first: u32 plaintext-auth,
- *			u32 idle-timeout, then the TLS material read by priv
- *			(net may open no file): str certificate chain PEM,
- *			str key PEM, str OCSP staple (DER), each at most
- *			POPD_PEM_MAX, empty when not configured; u32 1 when
- *			the peer is in proxy-trusted (its PROXY header must
- *			come first), else 0.  No message
+ *			u32 idle-timeout; u32 1 when the peer is in
+ *			proxy-trusted (its PROXY header must come first),
+ *			else 0; u32 1 when STLS is to be offered (a plain
+ *			net; TLS is configured), else 0; then the TLS
+ *			material read by priv (net may open no file), sent
+ *			only to a net that starts TLS (NET_TLS, NET_STLS):
+ *			str certificate chain PEM, str key PEM, str OCSP
+ *			staple (DER), each at most POPD_PEM_MAX, empty when
+ *			not sent, not configured or unreadable; then what a
+ *			NET_STLS net takes over from the plain one
+ *			(CHAN_STLS; zeros otherwise): u64 bytes in, u64
+ *			bytes out, u64 the end of the pre-authentication
+ *			time (an iow_now() time; 0: from now), u32 commands
+ *			before login, u32 bad commands.  No message
  *			at all (end of file): the configuration is bad, priv
  *			has answered the client; net exits.
  *   net -> priv	CHAN_PEER, at most once, before any other: str the
@@ -33,6 +41,20 @@
  *			code and str text (for LOGIN_REFUSED, the maildrop's
  *			[IN-USE] or [SYS/TEMP]: at most CHAN_TEXT_MAX each).
  *			After LOGIN_CLOSE priv takes no further CHAN_AUTH.
+ *   net -> priv	CHAN_STLS, from a plain net (NET_PLAIN) that offered
+ *			STLS, when the client sent it alone (nothing after
+ *			it buffered: that is refused, CVE-2011-0411) and
+ *			every earlier reply is out: u64 bytes in, u64 bytes
+ *			out, u64 the end of the pre-authentication time, u32
+ *			commands before login, u32 bad commands.  net then
+ *			exits without a reply: a plain net has no libtls,
+ *			and its sandbox forbids loading it.  priv forks a
+ *			new net (NET_STLS) on a new channel, which loads
+ *			libtls and answers STLS: +OK and the handshake, or
+ *			-ERR and the session goes on in plaintext.  The USER
+ *			given before is forgotten (RFC 2595 section 4); the
+ *			failed logins, counted by priv, are not.  Once per
+ *			connection.
  *   net -> priv	after LOGIN_OK: CHAN_HANDOVER: u32 tls, u64 bytes in,
  *			u64 bytes out, str the client's bytes already read
  *			after the login line (at most IO_RBUF_SIZE).  Then,
@@ -66,13 +88,22 @@ enum chan_type {
 	CHAN_ANSWER,
 	CHAN_HANDOVER,
 	CHAN_END,
-	CHAN_PEER
+	CHAN_PEER,
+	CHAN_STLS
 };
+
+/*
+ * What a pre-authentication process starts with: a plain connection
+ * (which may offer STLS), implicit TLS (--tls: the handshake first), or
+ * the rest of a plain one whose client sent STLS (the reply first).  Only
+ * the last two load libtls.
+ */
+enum net_mode { NET_PLAIN, NET_TLS, NET_STLS };
 
 /* Longest response code or reply text in CHAN_ANSWER, and end reason. */
 #define CHAN_TEXT_MAX	128
 /* Longest message: CHAN_INIT with three PEMs is the largest. */
-#define CHAN_MSG_MAX	(3 * (POPD_PEM_MAX + 4) + 64)
+#define CHAN_MSG_MAX	(3 * (POPD_PEM_MAX + 4) + 96)
 
 /* A message being built or read: a buffer and a cursor. */
 struct chanmsg {
@@ -114,11 +145,12 @@ int	chan_write_all(int fd, const void *buf, size_t len);
  * before the configuration is read.  Each returns (or exits with) popd's
  * exit code.
  */
-/* priv.c: the parent.  Reads path, answers net, then runs the session. */
+/* priv.c: the parent.  Reads path, answers net, then runs the session.
+ * mode is net's: NET_PLAIN or NET_TLS. */
 int	priv_main(int chan, pid_t net, const char *path, const char *peer,
-	    int implicit_tls, int verbose);
+	    int loopback, enum net_mode mode, int verbose);
 /* net.c: the child.  Never returns. */
-void	net_main(int chan, const char *peer, int loopback, int implicit_tls,
+void	net_main(int chan, const char *peer, int loopback, enum net_mode mode,
 	    int verbose) __attribute__((noreturn));
 
 #endif

@@ -13,14 +13,13 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include <tls.h>
-
 #include "check.h"
 #include "conf.h"
 #include "confload.h"
 #include "params.h"
 #include "session.h"
 #include "tlsconf.h"
+#include "tlsload.h"
 
 static void
 err_stderr(void *arg, const char *file, int line, const char *msg)
@@ -161,20 +160,23 @@ note_classes(const struct conf *c, const char *path)
 int
 check_config(const char *path, const char *user)
 {
-	struct conf	 c;
-	struct tls	*ctx;
-	char		 err[256];
-	int		 n;
+	const struct tlsfn	*fn;
+	struct conf		 c;
+	struct tls		*ctx;
+	char			 err[256];
+	int			 n;
 
 	n = confload(&c, path, trusted_uid(user), err_stderr, NULL);
 	if (n == 0)
 		note_classes(&c, path);
+	/* popd loads libtls only for TLS: a missing one shows here first. */
 	if (n == 0 && c.tls_cert != NULL) {
-		if ((ctx = tlsconf_server(&c, err, sizeof(err))) == NULL) {
+		if ((fn = tlsload(err, sizeof(err))) == NULL ||
+		    (ctx = tlsconf_server(fn, &c, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "%s: tls: %s\n", path, err);
 			n++;
-		}
-		tls_free(ctx);
+		} else
+			fn->free(ctx);
 	}
 	if (n == 0 && geteuid() == 0 && check_service_user(&c, path, user))
 		n++;

@@ -53,10 +53,12 @@ serve(const char *path, int implicit_tls, int verbose)
 		fatal(EX_OSERR, "fork");
 	if (pid == 0) {
 		close(sv[0]);
-		net_main(sv[1], peer, loopback, implicit_tls, verbose);
+		net_main(sv[1], peer, loopback,
+		    implicit_tls ? NET_TLS : NET_PLAIN, verbose);
 	}
 	close(sv[1]);
-	return priv_main(sv[0], pid, path, peer, implicit_tls, verbose);
+	return priv_main(sv[0], pid, path, peer, loopback,
+	    implicit_tls ? NET_TLS : NET_PLAIN, verbose);
 }
 
 int

@@ -5,6 +5,9 @@
  * process (chan.h), confines itself (sandbox_net: no file, no socket, no
  * process), then runs the AUTHORIZATION state: greeting, TLS, STLS, CAPA,
  * USER, AUTH PLAIN decoding, the pre-authentication deadlines and caps.
+ * Only a net that starts TLS (--tls, or the one priv forks when a plain
+ * net's client sends STLS) loads libtls, before its sandbox: a plain
+ * session never maps libssl or libcrypto.
  * A password goes to the privileged process, which checks it and answers.
  *
  * After a login: on a plain connection this process exits and the
@@ -20,8 +23,6 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include <tls.h>
-
 #include "chan.h"
 #include "conf.h"
 #include "iowait.h"
@@ -30,14 +31,29 @@
 #include "sandbox.h"
 #include "session.h"
 #include "tlsconf.h"
+#include "tlsload.h"
 
 /* The reply codes the privileged process may send (CHAN_ANSWER). */
 static const char *const codes[] = { "IN-USE", "SYS/TEMP", "SYS/PERM" };
 
-/* CHAN_INIT into c (the settings) and a TLS context, when configured. */
+/* What CHAN_INIT says besides the settings (chan.h). */
+struct netinit {
+	int			 proxy;		/* a PROXY header comes first */
+	int			 stls;		/* offer STLS */
+	const struct tlsfn	*fn;		/* libtls, when loaded */
+	struct tls		*ctx;		/* NULL: no TLS */
+	unsigned long long	 in, out;	/* a NET_STLS net's carry */
+	long long		 deadline;
+	uint32_t		 commands, bad;
+};
+
+/*
+ * CHAN_INIT into c and ni, and for a net that starts TLS, libtls and a
+ * server context: here, before the sandbox, as dlopen opens files.  0, or
+ * -1: end now (a NET_STLS net without TLS goes on in plaintext instead).
+ */
 static int
-init(int chan, struct conf *c, struct tls **ctx, int implicit_tls,
-    int *proxy)
+init(int chan, struct conf *c, struct netinit *ni, enum net_mode mode)
 {
 	static unsigned char	 buf[CHAN_MSG_MAX];
 	struct chanmsg		 m;
@@ -45,28 +61,38 @@ init(int chan, struct conf *c, struct tls **ctx, int implicit_tls,
 	char			 err[256];
 	int			 rc = 0;
 
+	memset(ni, 0, sizeof(*ni));
 	chan_msg_init(&m, buf, sizeof(buf));
 	if (chan_recv(chan, &m, 0) != CHAN_INIT)
 		return -1;	/* priv refused the configuration */
 	memset(c, 0, sizeof(*c));
 	c->plaintext_auth = chan_get_u32(&m);
 	c->idle_timeout = chan_get_u32(&m);
+	ni->proxy = chan_get_u32(&m) != 0;
+	ni->stls = chan_get_u32(&m) != 0;
 	/* The strings point into buf: libtls copies them. */
 	p.cert = (uint8_t *)chan_get_bytes(&m, POPD_PEM_MAX, &p.certlen);
 	p.key = (uint8_t *)chan_get_bytes(&m, POPD_PEM_MAX, &p.keylen);
 	p.staple = (uint8_t *)chan_get_bytes(&m, POPD_PEM_MAX, &p.staplelen);
-	*proxy = chan_get_u32(&m) != 0;
+	ni->in = chan_get_u64(&m);
+	ni->out = chan_get_u64(&m);
+	ni->deadline = (long long)chan_get_u64(&m);
+	ni->commands = chan_get_u32(&m);
+	ni->bad = chan_get_u32(&m);
 	if (chan_msg_done(&m) == -1 || c->plaintext_auth > PA_ALWAYS) {
 		log_warnx("channel: bad INIT message");
 		rc = -1;
-	} else if (p.certlen > 0 &&
-	    (*ctx = tlsconf_server_mem(&p, err, sizeof(err))) == NULL) {
-		log_warnx("tls: %s%s", err, implicit_tls ? "" :
-		    "; STLS disabled");
-		if (implicit_tls)
-			rc = -1;
-	} else if (p.certlen == 0 && implicit_tls)
-		rc = -1;	/* priv said why */
+	} else if (mode != NET_PLAIN && p.certlen > 0) {
+		if ((ni->fn = tlsload(err, sizeof(err))) == NULL ||
+		    (ni->ctx = tlsconf_server_mem(ni->fn, &p, err,
+		    sizeof(err))) == NULL)
+			log_warnx("tls: %s%s", err, mode == NET_STLS ?
+			    "; STLS refused" : "");
+	}
+	/* Without a context --tls cannot go on (priv said why when it
+	 * sent no certificate); STLS can, in plaintext. */
+	if (mode == NET_TLS && ni->ctx == NULL)
+		rc = -1;
 	explicit_bzero(buf, m.len);
 	return rc;
 }
@@ -188,7 +214,7 @@ relay(struct session *s)
 
 	for (;;) {
 		/* What libtls has decrypted already, poll cannot see. */
-		while ((n = tls_read(io->tls, buf, sizeof(buf))) > 0) {
+		while ((n = io->tlsfn->read(io->tls, buf, sizeof(buf))) > 0) {
 			io->rbytes += (size_t)n;
 			if (chan_write_all(s->chan, buf, (size_t)n) == -1)
 				return;
@@ -217,34 +243,88 @@ relay(struct session *s)
 	}
 }
 
+/* CHAN_STLS: the client asked for TLS, which a new net answers. */
+static int
+hand_stls(struct session *s)
+{
+	unsigned char	buf[64];
+	struct chanmsg	m;
+
+	chan_msg_init(&m, buf, sizeof(buf));
+	chan_put_u64(&m, s->io.rbytes);
+	chan_put_u64(&m, s->io.wbytes);
+	chan_put_u64(&m, (uint64_t)s->preauth_deadline);
+	chan_put_u32(&m, s->preauth_commands);
+	chan_put_u32(&m, (uint32_t)s->bad_commands);
+	return chan_send(s->chan, CHAN_STLS, &m);
+}
+
+/*
+ * The STLS reply, for the plain net that could not give it.  0: go on
+ * (under TLS, or in plaintext when TLS cannot be had), -1: the handshake
+ * failed and the session is over.
+ */
+static int
+answer_stls(struct session *s, const struct netinit *ni)
+{
+	const char	*why = NULL;
+
+	if (ni->ctx == NULL) {
+		io_puts(&s->io, "-ERR STLS not available\r\n");
+		return 0;
+	}
+	if (io_puts(&s->io, "+OK Begin TLS negotiation\r\n") == -1 ||
+	    io_flush(&s->io) == -1) {
+		s->end = "write error";
+		return -1;
+	}
+	if (io_start_tls(&s->io, ni->fn, ni->ctx, &why) == -1) {
+		snprintf(s->tls_error, sizeof(s->tls_error), "%s",
+		    why != NULL ? why : "unknown error");
+		s->end = "tls handshake failed";
+		return -1;
+	}
+	s->tls = 1;
+	return 0;
+}
+
 void
-net_main(int chan, const char *peer, int loopback, int implicit_tls,
+net_main(int chan, const char *peer, int loopback, enum net_mode mode,
     int verbose)
 {
 	struct conf	 c;
 	struct session	 s;
-	struct tls	*ctx = NULL;
+	struct netinit	 ni;
 	const char	*why = NULL;
-	int		 proxy = 0;
 
-	if (init(chan, &c, &ctx, implicit_tls, &proxy) == -1)
+	if (init(chan, &c, &ni, mode) == -1)
 		_exit(EX_CONFIG);
-	session_init(&s, &c, ctx);
+	session_init(&s, &c);
 	s.verify = net_verify;
 	s.chan = chan;
 	s.verbose = verbose;
 	s.loopback = loopback;
+	s.stls = mode == NET_PLAIN && ni.stls;
 	snprintf(s.peer, sizeof(s.peer), "%s", peer);
 	io_init(&s.io, 0, 1, (int)c.idle_timeout * 1000);
+	if (mode == NET_STLS) {
+		/* The same session: its counts and deadline go on. */
+		s.io.rbytes = ni.in;
+		s.io.wbytes = ni.out;
+		if (ni.deadline != 0 && ni.deadline < s.preauth_deadline)
+			s.preauth_deadline = ni.deadline;
+		s.preauth_commands = ni.commands;
+		s.bad_commands = (int)ni.bad;
+	}
 	sandbox_net();
-	if (proxy && proxied(&s) == -1) {
+	if (ni.proxy && proxied(&s) == -1) {
 		s.end = "proxy header refused";
 		(void)report(&s, CHAN_END, 0);
 		io_close(&s.io);
 		_exit(EX_PROTOCOL);
 	}
-	if (implicit_tls) {
-		if (io_start_tls(&s.io, ctx, &why) == -1) {
+	if (mode == NET_TLS) {
+		if (io_start_tls(&s.io, ni.fn, ni.ctx, &why) == -1) {
 			/* priv logs why, and no session line (none began). */
 			snprintf(s.tls_error, sizeof(s.tls_error), "%s",
 			    why != NULL ? why : "unknown error");
@@ -255,8 +335,18 @@ net_main(int chan, const char *peer, int loopback, int implicit_tls,
 		}
 		s.tls = 1;
 	}
-	session_greet(&s);
-	session_loop(&s);
+	if (mode != NET_STLS)
+		session_greet(&s);
+	if (mode != NET_STLS || answer_stls(&s, &ni) == 0)
+		session_loop(&s);
+	else
+		s.state = S_DONE;
+	if (s.state == S_STLS) {
+		/* Every reply before STLS goes out before the new net's. */
+		if (io_flush(&s.io) == 0)
+			(void)hand_stls(&s);
+		_exit(0);
+	}
 	if (s.state == S_HANDOVER) {
 		if (report(&s, CHAN_HANDOVER, 1) == 0 && s.tls)
 			relay(&s);

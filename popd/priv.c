@@ -78,9 +78,17 @@ behind_proxy(const struct conf *c)
 	    proxy_trusted(c->proxy_trusted, c->nproxy_trusted, &ss);
 }
 
-/* CHAN_INIT: the settings and TLS material net needs.  0 or -1. */
+/* What a NET_STLS net takes over from the plain one (chan.h CHAN_STLS). */
+struct carry {
+	uint64_t	in, out, deadline;
+	uint32_t	commands, bad;
+};
+
+/* CHAN_INIT: the settings net needs; TLS material only to a net that
+ * starts TLS.  0 or -1. */
 static int
-send_init(int chan, const struct conf *c, int implicit_tls)
+send_init(int chan, const struct conf *c, enum net_mode mode,
+    const struct carry *k)
 {
 	static unsigned char	 buf[CHAN_MSG_MAX];
 	struct chanmsg		 m;
@@ -89,20 +97,28 @@ send_init(int chan, const struct conf *c, int implicit_tls)
 	int			 r;
 
 	/* Read here, as net can open no file.  Before the first byte. */
-	if ((c->tls_cert != NULL || implicit_tls) &&
-	    tlsconf_read(c, &p, err, sizeof(err)) == -1) {
-		log_warnx("tls: %s%s", err, implicit_tls ? "" :
-		    "; STLS disabled");
-		if (implicit_tls)
+	if (mode != NET_PLAIN && tlsconf_read(c, &p, err, sizeof(err)) == -1) {
+		log_warnx("tls: %s%s", err, mode == NET_STLS ?
+		    "; STLS refused" : "");
+		if (mode == NET_TLS)
 			return -1;
 	}
 	chan_msg_init(&m, buf, sizeof(buf));
 	chan_put_u32(&m, (uint32_t)c->plaintext_auth);
 	chan_put_u32(&m, c->idle_timeout);
+	chan_put_u32(&m, (uint32_t)(mode == NET_PLAIN && behind_proxy(c)));
+	/* Offered on its configuration alone: the files are read when a
+	 * client asks, so that a plain session opens none of them. */
+	chan_put_u32(&m, (uint32_t)(mode == NET_PLAIN && c->tls_cert != NULL &&
+	    c->tls_key != NULL));
 	chan_put_str(&m, p.cert, p.certlen);
 	chan_put_str(&m, p.key, p.keylen);
 	chan_put_str(&m, p.staple, p.staplelen);
-	chan_put_u32(&m, (uint32_t)behind_proxy(c));
+	chan_put_u64(&m, k->in);
+	chan_put_u64(&m, k->out);
+	chan_put_u64(&m, k->deadline);
+	chan_put_u32(&m, k->commands);
+	chan_put_u32(&m, k->bad);
 	r = chan_send(chan, CHAN_INIT, &m);
 	explicit_bzero(buf, m.len);
 	tlsconf_pem_free(&p);
@@ -255,11 +271,61 @@ take_over(struct session *s, struct conf *c, struct chanmsg *m, pid_t *net)
 	session_end(s);
 }
 
+/*
+ * CHAN_STLS: the plain net has exited, leaving the STLS reply to a new
+ * net that loads libtls, forked here on a new channel.  This process has
+ * read the configuration, so the child wipes every hash of it first, as
+ * the session does after a login (wipe_secrets), then forgets it: what it
+ * needs comes in its CHAN_INIT.  0, or -1 (logged).
+ */
+static int
+restart_tls(struct session *s, struct conf *c, struct chanmsg *m, pid_t *net)
+{
+	struct carry	k;
+	int		sv[2];
+	pid_t		pid;
+
+	k.in = chan_get_u64(m);
+	k.out = chan_get_u64(m);
+	k.deadline = chan_get_u64(m);
+	k.commands = chan_get_u32(m);
+	k.bad = chan_get_u32(m);
+	if (chan_msg_done(m) == -1) {
+		log_warnx("channel: bad STLS message addr=%s", s->peer);
+		return -1;
+	}
+	close(s->chan);
+	s->chan = -1;
+	(void)reap(*net, s->peer);
+	*net = -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("socketpair addr=%s", s->peer);
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("fork addr=%s", s->peer);
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		wipe_secrets(c);
+		conf_free(c);
+		net_main(sv[1], s->peer, s->loopback, NET_STLS, s->verbose);
+	}
+	close(sv[1]);
+	s->chan = sv[0];
+	*net = pid;
+	return send_init(s->chan, c, NET_STLS, &k);
+}
+
 int
 priv_main(int chan, pid_t net, const char *path, const char *peer,
-    int implicit_tls, int verbose)
+    int loopback, enum net_mode mode, int verbose)
 {
 	static unsigned char	 buf[IO_RBUF_SIZE + 2 * POP3_LINE_MAX + 64];
+	static const struct carry none;
 	struct chanmsg		 m;
 	struct conf		 c;
 	struct session		 s;
@@ -268,7 +334,7 @@ priv_main(int chan, pid_t net, const char *path, const char *peer,
 
 	if (confload(&c, path, geteuid(), err_syslog, NULL) != 0) {
 		/* Under --tls the client awaits a handshake: say nothing. */
-		if (!implicit_tls) {
+		if (mode == NET_PLAIN) {
 			io_init(&s.io, 0, 1, 10000);
 			io_puts(&s.io, "-ERR [SYS/TEMP] Server configuration "
 			    "error\r\n");
@@ -277,11 +343,12 @@ priv_main(int chan, pid_t net, const char *path, const char *peer,
 		close(chan);
 		reap(net, peer);
 		conf_free(&c);
-		return implicit_tls ? EX_CONFIG : EX_TEMPFAIL;
+		return mode == NET_TLS ? EX_CONFIG : EX_TEMPFAIL;
 	}
-	session_init(&s, &c, NULL);
+	session_init(&s, &c);
 	s.chan = chan;
 	s.verbose = verbose;
+	s.loopback = loopback;
 	snprintf(s.peer, sizeof(s.peer), "%s", peer);
 	/* The fds are net's until a plain handover; io counts its bytes. */
 	io_init(&s.io, -1, -1, 0);
@@ -289,19 +356,26 @@ priv_main(int chan, pid_t net, const char *path, const char *peer,
 	deadline = iow_now() + 1000LL * (POPD_PREAUTH_TIMEOUT +
 	    TLS_HANDSHAKE_TIMEOUT + POPD_AUTH_TRIES * c.auth_failure_delay +
 	    POPD_PREAUTH_SLACK);
-	rc = send_init(chan, &c, implicit_tls) == -1 ? EX_CONFIG : 0;
+	rc = send_init(chan, &c, mode, &none) == -1 ? EX_CONFIG : 0;
 	chan_msg_init(&m, buf, sizeof(buf));
 	while (rc == 0) {
-		if ((type = chan_recv(chan, &m, deadline)) == CHAN_AUTH &&
+		if ((type = chan_recv(s.chan, &m, deadline)) == CHAN_AUTH &&
 		    s.auth_failures < POPD_AUTH_TRIES && s.acct == NULL) {
 			if ((r = serve_auth(&s, &m)) == -1)
 				break;
 			continue;
 		}
 		if (type == CHAN_PEER && !proxied && s.acct == NULL &&
-		    s.auth_failures == 0) {
+		    s.auth_failures == 0 && mode == NET_PLAIN) {
 			proxied = 1;
 			if (take_peer(&s, &m) == -1)
+				break;
+			continue;
+		}
+		if (type == CHAN_STLS && mode == NET_PLAIN && s.acct == NULL &&
+		    c.tls_cert != NULL && c.tls_key != NULL) {
+			mode = NET_STLS;
+			if (restart_tls(&s, &c, &m, &net) == -1)
 				break;
 			continue;
 		}

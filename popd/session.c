@@ -18,13 +18,12 @@
 #include "session.h"
 
 void
-session_init(struct session *s, const struct conf *conf, struct tls *ctx)
+session_init(struct session *s, const struct conf *conf)
 {
 	unsigned	preauth = POPD_PREAUTH_TIMEOUT;
 
 	memset(s, 0, sizeof(*s));
 	s->conf = conf;
-	s->tls_ctx = ctx;
 	s->state = S_AUTH;
 	s->mdfd = s->lockfd = s->arg_fd = -1;
 	s->chan = -1;
@@ -84,7 +83,7 @@ capa_body(struct session *s)
 		io_puts(io, "USER\r\nSASL PLAIN\r\n");
 	io_puts(io, "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
 	    "EXPIRE NEVER\r\n");
-	if (auth && s->tls_ctx != NULL && !s->tls)
+	if (auth && s->stls && !s->tls)
 		io_puts(io, "STLS\r\n");
 	return io_puts(io, "IMPLEMENTATION popd\r\n");
 }

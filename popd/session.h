@@ -16,11 +16,10 @@
 #include "params.h"
 #include "maildir.h"
 
-struct tls;
-
 /* S_HANDOVER: the pre-authentication process saw a login succeed and
- * hands the session to the privileged one (net.c). */
-enum state { S_AUTH, S_TRANS, S_HANDOVER, S_DONE };
+ * hands the session to the privileged one (net.c).  S_STLS: the client
+ * sent STLS, which another process answers (chan.h CHAN_STLS). */
+enum state { S_AUTH, S_TRANS, S_HANDOVER, S_STLS, S_DONE };
 
 /* How a login attempt ended: the verify hook's result (and chan.h's) */
 #define LOGIN_OK	0	/* authenticated, the maildrop open */
@@ -35,12 +34,12 @@ enum state { S_AUTH, S_TRANS, S_HANDOVER, S_DONE };
 #define POP_CLOSE		2	/* -ERR reply, then end the session */
 #define POP_BYE		3	/* +OK reply, then end the session */
 #define POP_FAIL		4	/* I/O failed mid-reply: end without a word */
-#define POP_NONE		5	/* the handler answered already (STLS) */
+#define POP_NONE		5	/* no reply here (login handed over, STLS) */
 
 struct session {
 	struct io		 io;
 	const struct conf	*conf;
-	struct tls		*tls_ctx;	/* server ctx, NULL: no TLS */
+	int			 stls;		/* STLS may be offered */
 	enum state		 state;
 	int			 tls;		/* the session is under TLS */
 	char			 peer[64];	/* remote address, for logs */
@@ -94,7 +93,7 @@ extern const struct command trans_commands[];	/* trans.c */
 
 /* session.c */
 /* Sets up a session; the pre-authentication time starts now. */
-void	session_init(struct session *, const struct conf *, struct tls *);
+void	session_init(struct session *, const struct conf *);
 /* Greets, runs the session to its end and logs it (one process).  0. */
 int	session_run(struct session *);
 /* Queues the greeting. */
