@@ -43,13 +43,10 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <tls.h>
-
 #include "conf.h"
 #include "fuzz.h"
 #include "log.h"
 #include "session.h"
-#include "tlsconf.h"
 #include "wire.h"
 
 #define CHEAP_HASH	"$6$rounds=1000$fuzzdummy$"
@@ -79,7 +76,6 @@ static const struct fixture {
 static char		 dir[4096];
 static char		 names[NFIXTURE][256];
 static struct conf	 conf;
-static struct tls	*tls_ctx;
 static int		 infd = -1, outfd = -1, dirty = 1, verbose;
 
 /* popd's syslog lines: to stderr with FUZZ_VERBOSE, else dropped. */
@@ -238,7 +234,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 			    "alice/tmp", "alice/new", "alice/cur",
 			    "alice/cur/subdir" };
 	char		 path[4200], text[16384], tlskeys[8500], *hash;
-	char		 err[256];
 	size_t		 i;
 
 	(void)argc, (void)argv;
@@ -276,9 +271,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    tlskeys, hash, dir, dir, hash, dir, hash, dir);
 	if (conf_parse(&conf, "fuzz.conf", text, conf_fail, NULL) != 0)
 		abort();
-	if (tlskeys[0] != '\0' &&
-	    (tls_ctx = tlsconf_server(&conf, err, sizeof(err))) == NULL)
-		fprintf(stderr, "fuzz_session: no STLS: %s\n", err);
 	log_init("popd", LOG_TO_SYSLOG, 1);
 	signal(SIGPIPE, SIG_IGN);
 	if ((infd = memfd_create("pop3-in", MFD_CLOEXEC)) == -1)
@@ -310,7 +302,9 @@ run(const uint8_t *data, size_t size)
 	if (ftruncate(infd, 0) == -1 || pwrite(infd, data, size, 0) !=
 	    (ssize_t)size || lseek(infd, 0, SEEK_SET) == -1)
 		die("memfd");
-	session_init(&s, &conf, tls_ctx);
+	session_init(&s, &conf);
+	/* STLS ends the session here: another process answers it. */
+	s.stls = conf.tls_cert != NULL;
 	s.verbose = 1;
 	s.loopback = 1;
 	snprintf(s.peer, sizeof(s.peer), "fuzz");
