@@ -106,7 +106,7 @@ send_init(int chan, const struct conf *c, enum net_mode mode,
 	chan_msg_init(&m, buf, sizeof(buf));
 	chan_put_u32(&m, (uint32_t)c->plaintext_auth);
 	chan_put_u32(&m, c->idle_timeout);
-	chan_put_u32(&m, (uint32_t)(mode == NET_PLAIN && behind_proxy(c)));
+	chan_put_u32(&m, (uint32_t)(mode != NET_STLS && behind_proxy(c)));
 	/* Offered on its configuration alone: the files are read when a
 	 * client asks, so that a plain session opens none of them. */
 	chan_put_u32(&m, (uint32_t)(mode == NET_PLAIN && c->tls_cert != NULL &&
@@ -366,7 +366,7 @@ priv_main(int chan, pid_t net, const char *path, const char *peer,
 			continue;
 		}
 		if (type == CHAN_PEER && !proxied && s.acct == NULL &&
-		    s.auth_failures == 0 && mode == NET_PLAIN) {
+		    s.auth_failures == 0 && mode != NET_STLS) {
 			proxied = 1;
 			if (take_peer(&s, &m) == -1)
 				break;
