@@ -343,9 +343,11 @@ net_main(int chan, const char *peer, int loopback, enum net_mode mode,
 		s.state = S_DONE;
 	if (s.state == S_STLS) {
 		/* Every reply before STLS goes out before the new net's. */
-		if (io_flush(&s.io) == 0)
+		if (io_flush(&s.io) == 0) {
 			(void)hand_stls(&s);
-		_exit(0);
+			_exit(0);
+		}
+		s.end = "write error";
 	}
 	if (s.state == S_HANDOVER) {
 		if (report(&s, CHAN_HANDOVER, 1) == 0 && s.tls)
