@@ -40,6 +40,42 @@ UNIT_BIN	= $(UNIT_SRC:.c=.t)
 
 PROGS	= popd/popd $(if $(IMAPFETCH_SRC),imapfetch/imapfetch)
 
+# libetpan, from its archive when the compiler finds one (ETPAN=static, the
+# default then), else the shared library (ETPAN=shared, the default
+# otherwise).  Debian's libetpan.so needs some 19 libraries (GnuTLS,
+# p11-kit, nettle, gmp, libdb, SASL...) that are mapped and initialised at
+# every start though imapfetch runs none of their code: its TLS is libtls
+# and its SASL is its own.  From the archive the linker takes only the IMAP
+# parser and the stream, which halves the RSS of a start.  The price:
+# a security fix in libetpan needs imapfetch rebuilt (debian/control says
+# Built-Using).  libtls stays shared so that OpenSSL's updates still reach
+# imapfetch.  make etpan-link says which it will be.
+ifeq ($(origin ETPAN_A),undefined)
+ETPAN_A := $(realpath $(shell $(CC) -print-file-name=libetpan.a 2>/dev/null))
+endif
+ETPAN	?= $(if $(ETPAN_A),static,shared)
+ifeq ($(ETPAN),static)
+ifeq ($(ETPAN_A),)
+$(error ETPAN=static: $(CC) finds no libetpan.a (set ETPAN_A=PATH, or ETPAN=shared))
+endif
+# What the archive's objects need: the -L and -l of libetpan's pkg-config
+# file (its other flags are the build specs of its own package), or, without
+# pkg-config, what Debian 12's needs (mailimap.o calls sasl_client_*,
+# maillock.o lockfile_*).  --as-needed: only those that the objects taken
+# use become DT_NEEDED (not GnuTLS or libdb: only objects that imapfetch
+# does not take use them).
+PKG_CONFIG ?= pkg-config
+ifeq ($(origin ETPAN_DEPS),undefined)
+ETPAN_DEPS := $(or $(filter-out -letpan,$(shell $(PKG_CONFIG) --static \
+    --libs-only-L --libs-only-l libetpan 2>/dev/null)),-lsasl2 -llockfile)
+endif
+ETPAN_LIBS = $(ETPAN_A) -Wl,--as-needed $(ETPAN_DEPS) -Wl,--no-as-needed
+else ifeq ($(ETPAN),shared)
+ETPAN_LIBS = -letpan
+else
+$(error ETPAN is static or shared, not "$(ETPAN)")
+endif
+
 all: $(PROGS)
 
 %.o: %.c
@@ -52,20 +88,30 @@ common/libcommon.a: $(COMMON_OBJ)
 popd/popd: $(POPD_OBJ) common/libcommon.a
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(POPD_OBJ) common/libcommon.a -lcrypt $(LIBDL)
 
-imapfetch/imapfetch: $(IMAPFETCH_OBJ) common/libcommon.a
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(IMAPFETCH_OBJ) common/libcommon.a -letpan -ltls
+# Rewritten only when the libetpan link changes (ETPAN=, a new archive
+# path): then what links libetpan links again.
+imapfetch/etpan.link: FORCE
+	@echo '$(ETPAN_LIBS)' | cmp -s - $@ || echo '$(ETPAN_LIBS)' > $@
+FORCE:
+
+imapfetch/imapfetch: $(IMAPFETCH_OBJ) common/libcommon.a imapfetch/etpan.link
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(IMAPFETCH_OBJ) common/libcommon.a \
+	    $(ETPAN_LIBS) -ltls
 
 # Unit tests: one C file each, linked with the popd and imapfetch objects
 # but their main()s.
 POPD_LIBOBJ = $(filter-out popd/main.o,$(POPD_OBJ))
 IMAPFETCH_LIBOBJ = $(filter-out imapfetch/main.o,$(IMAPFETCH_OBJ))
 UNIT_LIBOBJ = $(POPD_LIBOBJ) $(IMAPFETCH_LIBOBJ)
-tests/unit/%.t: tests/unit/%.o $(UNIT_LIBOBJ) common/libcommon.a
+tests/unit/%.t: tests/unit/%.o $(UNIT_LIBOBJ) common/libcommon.a imapfetch/etpan.link
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(UNIT_LIBOBJ) common/libcommon.a \
-	    -letpan -ltls -lcrypt $(LIBDL)
+	    $(ETPAN_LIBS) -ltls -lcrypt $(LIBDL)
 
 deps:
 	@sh .ci/deps
+
+etpan-link:
+	@echo "$(ETPAN)$(if $(filter static,$(ETPAN)), $(ETPAN_A) $(ETPAN_DEPS))"
 
 check: deps all $(UNIT_BIN)
 	prove -f tests/unit/*.t tests/*.t
@@ -129,11 +175,11 @@ install-units:
 
 clean:
 	rm -f common/*.o common/*.d common/*.a popd/*.o popd/*.d popd/popd \
-	    imapfetch/*.o imapfetch/*.d imapfetch/imapfetch \
+	    imapfetch/*.o imapfetch/*.d imapfetch/imapfetch imapfetch/etpan.link \
 	    tests/unit/*.o tests/unit/*.d tests/unit/*.t \
 	    $(BENCH_BIN) tests/bench/*.d
 
-.PHONY: all deps check check-long bench fuzz demo install install-units clean deb
+.PHONY: FORCE all deps etpan-link check check-long bench fuzz demo install install-units clean deb
 .SECONDARY:
 
 -include $(wildcard common/*.d popd/*.d imapfetch/*.d tests/unit/*.d tests/bench/*.d)
