@@ -47,9 +47,9 @@ PROGS	= popd/popd $(if $(IMAPFETCH_SRC),imapfetch/imapfetch)
 # every start though imapfetch runs none of their code: its TLS is libtls
 # and its SASL is its own.  From the archive the linker takes only the IMAP
 # parser and the stream, which halves the RSS of a start.  The price:
-# a security fix in libetpan needs imapfetch rebuilt (debian/control says
-# Built-Using).  libtls stays shared so that OpenSSL's updates still reach
-# imapfetch.  make etpan-link says which it will be.
+# a security fix in libetpan needs imapfetch rebuilt (the Debian package
+# says Static-Built-Using).  libtls stays shared so that OpenSSL's updates
+# still reach imapfetch.  make etpan-link says which it will be.
 ifeq ($(origin ETPAN_A),undefined)
 ETPAN_A := $(realpath $(shell $(CC) -print-file-name=libetpan.a 2>/dev/null))
 endif
