@@ -96,6 +96,46 @@ cmd_stat(struct session *s, char *arg)
 	return r_ok(s, "%zu %llu", count, (unsigned long long)octets);
 }
 
+/* Writes v in decimal at to (20 bytes at most); returns the length. */
+static size_t
+dec(char *to, uint64_t v)
+{
+	char	 d[20], *p = d + sizeof(d);
+	size_t	 n;
+
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	n = (size_t)(d + sizeof(d) - p);
+	memcpy(to, p, n);
+	return n;
+}
+
+/*
+ * One listing line, "N VALUE\r\n": VALUE is uidl, or num when uidl is
+ * NULL.  By hand, not io_printf: a client's UIDL and LIST over 2000
+ * messages are 4000 lines, and vsnprintf's were 0.09 ms of a 3.9 ms
+ * session (CPU, crypt(3) included).
+ */
+static void
+list_line(struct io *io, size_t n, uint64_t num, const char *uidl)
+{
+	char	 line[20 + 1 + POP3_UIDL_MAX + 2];
+	size_t	 len, k;
+
+	len = dec(line, n);
+	line[len++] = ' ';
+	if (uidl != NULL) {
+		k = strlen(uidl);	/* at most POP3_UIDL_MAX */
+		memcpy(line + len, uidl, k);
+		len += k;
+	} else
+		len += dec(line + len, num);
+	line[len++] = '\r';
+	line[len++] = '\n';
+	io_write(io, line, len);
+}
+
 static int
 list_body(struct session *s)
 {
@@ -103,8 +143,7 @@ list_body(struct session *s)
 
 	for (i = 0; i < s->nmsgs; i++)
 		if (!s->msgs[i].deleted)
-			io_printf(&s->io, "%zu %llu\r\n", i + 1,
-			    (unsigned long long)s->msgs[i].size);
+			list_line(&s->io, i + 1, s->msgs[i].size, NULL);
 	return s->io.error ? -1 : 0;
 }
 
@@ -115,8 +154,7 @@ uidl_body(struct session *s)
 
 	for (i = 0; i < s->nmsgs; i++)
 		if (!s->msgs[i].deleted)
-			io_printf(&s->io, "%zu %s\r\n", i + 1,
-			    s->msgs[i].uidl);
+			list_line(&s->io, i + 1, 0, s->msgs[i].uidl);
 	return s->io.error ? -1 : 0;
 }
 
