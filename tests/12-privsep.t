@@ -40,25 +40,11 @@ cat > "$T/privsep.py" <<'PY'
 """privsep.py T ASAN HASH... -- POPD...: TAP lines (tap_import)."""
 import os, re, socket, ssl, subprocess, sys, time
 import procmem
+from procmem import ok, children
 T, asan = sys.argv[1], sys.argv[2] == "1"
 sep = sys.argv.index("--")
 hashes = [h.encode() for h in sys.argv[3:sep]]
 popd = sys.argv[sep + 1:]
-
-
-def ok(cond, name, *diag):
-    print(("ok - " if cond else "not ok - ") + name)
-    if not cond:
-        for d in diag:
-            print("# %s" % d)
-
-
-def children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return []
 
 
 def status(pid, key):

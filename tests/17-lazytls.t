@@ -46,24 +46,10 @@ cat > "$T/lazy.py" <<'PY'
 """lazy.py PORT TLSPORT HASH ASAN: TAP lines (tap_import)."""
 import os, re, socket, ssl, sys, time
 import procmem
+from procmem import ok, children
 port, tport, pwhash, asan = int(sys.argv[1]), int(sys.argv[2]), \
     sys.argv[3].encode(), sys.argv[4] == "1"
 LIBS = re.compile(r"/lib(tls|ssl|crypto)\.so")
-
-
-def ok(cond, name, *diag):
-    print(("ok - " if cond else "not ok - ") + name)
-    if not cond:
-        for d in diag:
-            print("# %s" % d)
-
-
-def children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return []
 
 
 def libs(pid):

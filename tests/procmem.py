@@ -1,7 +1,26 @@
 """procmem: what a live process holds in memory, for the tests that check
-popd keeps no secret (16-secrets.t) and that its pre-authentication
-process never saw a password hash (12-privsep.t).  Needs root (popd's
-processes are not dumpable)."""
+popd keeps no secret (16-secrets.t), that its pre-authentication
+process never saw a password hash (12-privsep.t) and what libraries each
+of its processes maps (17-lazytls.t); with the TAP line their Python
+halves print.  Needs root (popd's processes are not dumpable)."""
+
+
+def ok(cond, name, *diag):
+    """One TAP line (numbered by tests/lib.sh's tap_import); diag lines
+    follow a failure."""
+    print(("ok - " if cond else "not ok - ") + name)
+    if not cond:
+        for d in diag:
+            print("# %s" % d)
+
+
+def children(pid):
+    """pid's child processes."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
 
 
 def mappings(pid):
