@@ -7,10 +7,13 @@
 Why: on a virtual machine the host backs guest memory on first touch.
 Measured on the bench VM: writing 328 MB into new page-cache pages ran at
 457 MB/s (406 MB/s into tmpfs) on never-touched memory, 4.5-4.7 GB/s once
-the same amount had been touched and freed.  Every tool here writes its
-whole corpus into new pages, so untouched memory adds ~1.4 s per 630 MB to
-all of them alike and hides what the tools themselves cost.  `warm` makes
-the free lists warm once; `evict` gives a finished run's pages back (the
+the same amount had been touched and freed, and still 5 s later.  Every
+tool here writes its whole corpus into new pages, so untouched memory adds
+~1.4 s per 630 MB to all of them alike and hides what the tools themselves
+cost.  `warm` makes the free lists warm; it wears off: the guest reports
+free 2 MB blocks back to its host (virtio free page reporting, order 9),
+so fetch.sh warms again right before each run.  `evict` gives a finished
+run's pages back (the
 run before is moved aside, not deleted: on an ext4 without a journal,
 creating files right after deleting thousands scans the recently freed
 inodes, another cost of the harness, not of the tool).
