@@ -259,25 +259,12 @@ hand_stls(struct session *s)
 	return chan_send(s->chan, CHAN_STLS, &m);
 }
 
-/*
- * The STLS reply, for the plain net that could not give it.  0: go on
- * (under TLS, or in plaintext when TLS cannot be had), -1: the handshake
- * failed and the session is over.
- */
+/* The handshake, under --tls or after STLS.  0, or -1 with why recorded. */
 static int
-answer_stls(struct session *s, const struct netinit *ni)
+start_tls(struct session *s, const struct netinit *ni)
 {
 	const char	*why = NULL;
 
-	if (ni->ctx == NULL) {
-		io_puts(&s->io, "-ERR STLS not available\r\n");
-		return 0;
-	}
-	if (io_puts(&s->io, "+OK Begin TLS negotiation\r\n") == -1 ||
-	    io_flush(&s->io) == -1) {
-		s->end = "write error";
-		return -1;
-	}
 	if (io_start_tls(&s->io, ni->fn, ni->ctx, &why) == -1) {
 		snprintf(s->tls_error, sizeof(s->tls_error), "%s",
 		    why != NULL ? why : "unknown error");
@@ -288,6 +275,26 @@ answer_stls(struct session *s, const struct netinit *ni)
 	return 0;
 }
 
+/*
+ * The STLS reply, for the plain net that could not give it.  0: go on
+ * (under TLS, or in plaintext when TLS cannot be had), -1: the handshake
+ * failed and the session is over.
+ */
+static int
+answer_stls(struct session *s, const struct netinit *ni)
+{
+	if (ni->ctx == NULL) {
+		io_puts(&s->io, "-ERR STLS not available\r\n");
+		return 0;
+	}
+	if (io_puts(&s->io, "+OK Begin TLS negotiation\r\n") == -1 ||
+	    io_flush(&s->io) == -1) {
+		s->end = "write error";
+		return -1;
+	}
+	return start_tls(s, ni);
+}
+
 void
 net_main(int chan, const char *peer, int loopback, enum net_mode mode,
     int verbose)
@@ -295,7 +302,6 @@ net_main(int chan, const char *peer, int loopback, enum net_mode mode,
 	struct conf	 c;
 	struct session	 s;
 	struct netinit	 ni;
-	const char	*why = NULL;
 
 	if (init(chan, &c, &ni, mode) == -1)
 		_exit(EX_CONFIG);
@@ -323,17 +329,11 @@ net_main(int chan, const char *peer, int loopback, enum net_mode mode,
 		io_close(&s.io);
 		_exit(EX_PROTOCOL);
 	}
-	if (mode == NET_TLS) {
-		if (io_start_tls(&s.io, ni.fn, ni.ctx, &why) == -1) {
-			/* priv logs why, and no session line (none began). */
-			snprintf(s.tls_error, sizeof(s.tls_error), "%s",
-			    why != NULL ? why : "unknown error");
-			s.end = "tls handshake failed";
-			(void)report(&s, CHAN_END, 0);
-			io_close(&s.io);
-			_exit(EX_PROTOCOL);
-		}
-		s.tls = 1;
+	if (mode == NET_TLS && start_tls(&s, &ni) == -1) {
+		/* priv logs why, and no session line (none began). */
+		(void)report(&s, CHAN_END, 0);
+		io_close(&s.io);
+		_exit(EX_PROTOCOL);
 	}
 	if (mode != NET_STLS)
 		session_greet(&s);
