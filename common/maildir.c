@@ -99,29 +99,60 @@ maildir_base_len(const char *name)
 	return suffix_at(name, unique_len(name), &s, &w);
 }
 
+/* The length of name's UIDL when it is the base as it is, else 0. */
+static size_t
+plain_uidl_len(const char *name, size_t blen)
+{
+	size_t	i;
+
+	if (blen == 0 || blen > POP3_UIDL_MAX)
+		return 0;
+	for (i = 0; i < blen; i++)
+		if ((unsigned char)name[i] < 0x21 ||
+		    (unsigned char)name[i] > 0x7e)
+			return 0;
+	return blen;
+}
+
 void
 maildir_uidl(const char *name, char uidl[POP3_UIDL_MAX + 1])
 {
-	size_t	len = maildir_base_len(name), i;
-	char	hex[65];
+	size_t	len = maildir_base_len(name);
 
-	for (i = 0; i < len; i++)
-		if ((unsigned char)name[i] < 0x21 ||
-		    (unsigned char)name[i] > 0x7e)
-			break;
-	if (len > 0 && len <= POP3_UIDL_MAX && i == len) {
+	if (plain_uidl_len(name, len) != 0) {
 		memcpy(uidl, name, len);
 		uidl[len] = '\0';
 		return;
 	}
-	sha256_hex(name, len, hex);
-	memcpy(uidl, hex, 65);
+	sha256_hex(name, len, uidl);
+}
+
+size_t
+maildir_msg_uidl(const struct mdmsg *m, const char **p)
+{
+	if (m->digest != NULL) {
+		*p = m->digest;
+		return 64;
+	}
+	*p = m->path + 4;
+	return m->blen;
+}
+
+/* m's UIDL when it is a digest: of the base, or (whole) the unique part. */
+static void
+set_digest(struct mdmsg *m, int whole)
+{
+	const char	*name = m->path + 4;
+
+	if (m->digest == NULL)
+		m->digest = xmalloc(65);
+	sha256_hex(name, whole ? unique_len(name) : m->blen, m->digest);
 }
 
 void
-maildir_uidl_whole(const char *name, char uidl[POP3_UIDL_MAX + 1])
+maildir_msg_whole(struct mdmsg *m)
 {
-	sha256_hex(name, unique_len(name), uidl);
+	set_digest(m, 1);
 }
 
 /* Finds the first ",<key>=<digits>" in the unique part of name. */
@@ -347,19 +378,15 @@ maildir_relocate(int dirfd, struct mdmsg **v, size_t n)
 	return a + b;
 }
 
-/*
- * The scan: the oldest max candidates seen so far, kept in a max-heap
- * once there are max of them (its root the newest), so that a newer entry
- * costs one comparison and no allocation, and memory stays bounded by max.
- */
-struct cand {
-	time_t	 time;
-	size_t	 blen;		/* length of the base */
-	char	*path;		/* "new/NAME" or "cur/NAME", owned */
-};
 
+/*
+ * The scan: the oldest max messages seen so far, kept in a max-heap once
+ * there are max of them (its root the newest), so that a newer entry
+ * costs one comparison and no allocation, and memory stays bounded by
+ * max.  The heap's array becomes the listing itself: no second copy.
+ */
 struct heap {
-	struct cand	*v;
+	struct mdmsg	*v;
 	size_t		 n, max, total;
 };
 
@@ -369,7 +396,7 @@ struct heap {
  * suffix reorder the next session's list ("a:2,S" sorts after "a0").
  */
 static int
-cmp_cand(const struct cand *x, const struct cand *y)
+cmp_msg(const struct mdmsg *x, const struct mdmsg *y)
 {
 	int	c;
 
@@ -384,21 +411,21 @@ cmp_cand(const struct cand *x, const struct cand *y)
 }
 
 static int
-cmp_cand_q(const void *a, const void *b)
+cmp_msg_q(const void *a, const void *b)
 {
-	return cmp_cand(a, b);
+	return cmp_msg(a, b);
 }
 
 static void
 sift_down(struct heap *h, size_t i)
 {
-	struct cand	t;
+	struct mdmsg	t;
 	size_t		c;
 
 	for (; (c = 2 * i + 1) < h->n; i = c) {
-		if (c + 1 < h->n && cmp_cand(&h->v[c + 1], &h->v[c]) > 0)
+		if (c + 1 < h->n && cmp_msg(&h->v[c + 1], &h->v[c]) > 0)
 			c++;
-		if (cmp_cand(&h->v[c], &h->v[i]) <= 0)
+		if (cmp_msg(&h->v[c], &h->v[i]) <= 0)
 			break;
 		t = h->v[i];
 		h->v[i] = h->v[c];
@@ -406,18 +433,19 @@ sift_down(struct heap *h, size_t i)
 	}
 }
 
-/* Paths are allocated in 32-byte steps: one evicted is mostly reused. */
-#define PATH_SLOT(n)	(((n) + 31) & ~(size_t)31)
-
-/* A copy of path, in old's memory when it is large enough (old freed). */
+/*
+ * A copy of path, in old's memory when it is as long (old freed).  Exact
+ * sizes: most Maildirs hold fewer messages than max, and there a path is
+ * allocated once; past max, one evicted is reused when it fits.
+ */
 static char *
 keep_path(char *old, const char *path)
 {
 	size_t	len = strlen(path) + 1;
 
-	if (old == NULL || len > PATH_SLOT(strlen(old) + 1)) {
+	if (old == NULL || len > strlen(old) + 1) {
 		free(old);
-		old = xmalloc(PATH_SLOT(len));
+		old = xmalloc(len);
 	}
 	memcpy(old, path, len);
 	return old;
@@ -425,14 +453,14 @@ keep_path(char *old, const char *path)
 
 /* Offers c (its path not owned yet) to the heap; copies it when kept. */
 static void
-heap_offer(struct heap *h, struct cand *c)
+heap_offer(struct heap *h, const struct mdmsg *c)
 {
 	size_t	 i;
 	char	*p;
 
 	h->total++;
 	if (h->n == h->max) {
-		if (cmp_cand(c, &h->v[0]) >= 0)
+		if (cmp_msg(c, &h->v[0]) >= 0)
 			return;
 		p = keep_path(h->v[0].path, c->path);
 		h->v[0] = *c;
@@ -478,7 +506,7 @@ static int
 scan_sub(int dirfd, const char *sub, struct heap *h)
 {
 	struct dirent	*de;
-	struct cand	 c;
+	struct mdmsg	 c;
 	DIR		*d;
 	char		 path[4 + 256 + 1];
 	int		 subfd, rc = 0, r;
@@ -490,6 +518,8 @@ scan_sub(int dirfd, const char *sub, struct heap *h)
 		close(subfd);
 		return -1;
 	}
+	memset(&c, 0, sizeof(c));
+	c.in_new = sub[0] == 'n';
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -497,11 +527,12 @@ scan_sub(int dirfd, const char *sub, struct heap *h)
 			rc = -1;
 			break;
 		}
+		/* A d_name is at most 255 bytes, and so is its base. */
 		if (r == 1 || (size_t)snprintf(path, sizeof(path), "%s/%s",
 		    sub, de->d_name) >= sizeof(path))
 			continue;
 		c.path = path;
-		c.blen = maildir_base_len(de->d_name);
+		c.blen = (unsigned char)maildir_base_len(de->d_name);
 		heap_offer(h, &c);
 	}
 	if (de == NULL && errno != 0)
@@ -527,24 +558,30 @@ count_file(int dirfd, struct mdmsg *m)
 	return rc;
 }
 
-/* Turns candidate c into m: sizes from the name or counted.  As count_file. */
+/* m's sizes, from its name or counted, and its UIDL.  As count_file. */
 static int
-fill_msg(int dirfd, struct cand *c, struct mdmsg *m)
+fill_msg(int dirfd, struct mdmsg *m)
 {
-	const char	*name = c->path + 4;
+	const char	*name = m->path + 4;
 	int		 r;
 
-	memset(m, 0, sizeof(*m));
-	m->path = c->path;
-	m->time = c->time;
-	m->in_new = c->path[0] == 'n';
 	if (maildir_name_sizes(name, &m->octets, &m->size) == 0)
 		m->sized = 1;
 	else if ((r = count_file(dirfd, m)) != 0)
 		return r;
-	maildir_uidl(name, m->uidl);
-	c->path = NULL;		/* m owns it now */
+	if (plain_uidl_len(name, m->blen) == 0)
+		set_digest(m, 0);
 	return 0;
+}
+
+/* 1 when a and b answer to the same UIDL. */
+static int
+same_uidl(const struct mdmsg *a, const struct mdmsg *b)
+{
+	const char	*p, *q;
+	size_t		 n = maildir_msg_uidl(a, &p);
+
+	return n == maildir_msg_uidl(b, &q) && memcmp(p, q, n) == 0;
 }
 
 int
@@ -552,7 +589,6 @@ maildir_scan(int dirfd, size_t max, struct mdmsg **out, size_t *n,
     size_t *total)
 {
 	struct heap	 h = { NULL, 0, max, 0 };
-	struct mdmsg	*v = NULL;
 	size_t		 i, nv = 0;
 	int		 r = 0, saved;
 
@@ -564,13 +600,21 @@ maildir_scan(int dirfd, size_t max, struct mdmsg **out, size_t *n,
 	    scan_sub(dirfd, "cur", &h) == -1)
 		goto fail;
 	if (h.n > 0)
-		qsort(h.v, h.n, sizeof(*h.v), cmp_cand_q);
-	v = xcalloc(h.n + 1, sizeof(*v));
+		qsort(h.v, h.n, sizeof(*h.v), cmp_msg_q);
 	for (i = 0; i < h.n; i++) {
-		if ((r = fill_msg(dirfd, &h.v[i], &v[nv])) == -1)
-			goto fail;
-		if (r == 0)
-			nv++;
+		if ((r = fill_msg(dirfd, &h.v[i])) == -1) {
+			/* Those before nv are kept, those from i on not yet. */
+			saved = errno;
+			while (i < h.n)
+				free(h.v[i++].path);
+			maildir_free(h.v, nv);
+			errno = saved;
+			return -1;
+		}
+		if (r == 1)
+			free(h.v[i].path);	/* gone, or no file */
+		else
+			h.v[nv++] = h.v[i];
 	}
 	/*
 	 * Two files of one base (a copy of a message popd renamed) sort
@@ -578,22 +622,21 @@ maildir_scan(int dirfd, size_t max, struct mdmsg **out, size_t *n,
 	 * answers to the digest of its whole unique part instead.
 	 */
 	for (i = 1; i < nv; i++)
-		if (strcmp(v[i].uidl, v[i - 1].uidl) == 0)
-			maildir_uidl_whole(v[i].path + 4, v[i].uidl);
-	for (i = 0; i < h.n; i++)
-		free(h.v[i].path);	/* those skipped */
-	free(h.v);
-	*out = v;
+		if (same_uidl(&h.v[i], &h.v[i - 1]))
+			set_digest(&h.v[i], 1);
+	if (nv == 0) {
+		free(h.v);
+		h.v = xcalloc(1, sizeof(*h.v));
+	} else if (nv < h.n || h.n % 1024 != 0)
+		h.v = xreallocarray(h.v, nv, sizeof(*h.v));
+	*out = h.v;
 	*n = nv;
 	if (total != NULL)
 		*total = h.total - (h.n - nv);
 	return 0;
 fail:
 	saved = errno;
-	for (i = 0; i < h.n; i++)
-		free(h.v[i].path);
-	free(h.v);
-	maildir_free(v, nv);
+	maildir_free(h.v, h.n);
 	errno = saved;
 	return -1;
 }
@@ -629,7 +672,7 @@ maildir_settle(int dirfd, struct mdmsg *m)
 		return -1;
 	free(m->path);
 	m->path = xstrdup(to);
-	m->sized = 1;
+	m->sized = 1;		/* base and blen unchanged */
 	return 0;
 }
 
@@ -638,7 +681,9 @@ maildir_free(struct mdmsg *v, size_t n)
 {
 	size_t	i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(v[i].path);
+		free(v[i].digest);
+	}
 	free(v);
 }

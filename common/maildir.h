@@ -27,10 +27,12 @@
 
 struct mdmsg {
 	char		*path;		/* "new/NAME" or "cur/NAME", owned */
+	char		*digest;	/* the UIDL when it is a digest, owned;
+					 * NULL: the UIDL is the name's base */
 	time_t		 time;		/* the name's delivery time, else mtime */
 	uint64_t	 size;		/* POP3 (wire) size */
 	uint64_t	 octets;	/* bytes on disk, as st_size must say */
-	char		 uidl[POP3_UIDL_MAX + 1];
+	unsigned char	 blen;		/* length of the name's base */
 	unsigned	 in_new:1;	/* lives in new/ */
 	unsigned	 sized:1;	/* sizes came from the name, unread */
 	/* A POP3 session's marks, here so that popd keeps the scan's array
@@ -56,7 +58,8 @@ int	maildir_create(const char *path);
  * from the name (see above), else the file is opened and counted (sized
  * is 0: maildir_settle can name them).  A file that vanishes while we
  * scan is skipped.  When two listed files of one base sort together, the
- * second gets maildir_uidl_whole, so that UIDLs stay unique.  On success *out is an array of *n entries owned by the
+ * second gets maildir_uidl_whole, so that UIDLs stay unique.  On success
+ * *out is an array of *n entries owned by the
  * caller (maildir_free), and *total (when not NULL) is how many messages
  * there were; returns 0, or -1 with errno.
  */
@@ -89,14 +92,22 @@ int	maildir_recount(int fd, struct mdmsg *m);
  */
 long	maildir_relocate(int dirfd, struct mdmsg **v, size_t n);
 
+/*
+ * m's UIDL: returns its length (1 to POP3_UIDL_MAX) and points *p at its
+ * bytes, which are not NUL-terminated (the name's base, or the digest).
+ * A message costs its name and 48 bytes, not a copy of its UIDL.
+ */
+size_t	maildir_msg_uidl(const struct mdmsg *m, const char **p);
+
 /* Fills uidl from a file name (a base name, no directory). */
 void	maildir_uidl(const char *name, char uidl[POP3_UIDL_MAX + 1]);
 
 /*
- * The UIDL of a second file with the same base as another (a copy of a
- * file that popd renamed): the SHA-256 of its whole unique part, in hex.
+ * Gives m the UIDL of a second file with the same base as another (a copy
+ * of a file that popd renamed): the SHA-256 of its whole unique part, in
+ * hex.
  */
-void	maildir_uidl_whole(const char *name, char uidl[POP3_UIDL_MAX + 1]);
+void	maildir_msg_whole(struct mdmsg *m);
 
 /* Length of the base of name (a file name, no directory). */
 size_t	maildir_base_len(const char *name);

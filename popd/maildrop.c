@@ -44,11 +44,12 @@ lock_maildrop(struct session *s)
 static int
 uidl_taken(const struct session *s, size_t i)
 {
-	size_t	j;
+	const char	*u, *v;
+	size_t		 j, n = maildir_msg_uidl(&s->msgs[i], &u);
 
 	for (j = 0; j < s->nmsgs; j++)
-		if (j != i && strcmp(s->msgs[j].uidl, s->msgs[i].uidl) ==
-		    0)
+		if (j != i && maildir_msg_uidl(&s->msgs[j], &v) == n &&
+		    memcmp(u, v, n) == 0)
 			return 1;
 	return 0;
 }
@@ -77,7 +78,7 @@ settle_names(struct session *s)
 		/* Its new name is another file's, which may have its UIDL
 		 * too (one rare case: a linear search). */
 		if (errno == EEXIST && uidl_taken(s, i))
-			maildir_uidl_whole(m->path + 4, m->uidl);
+			maildir_msg_whole(m);
 	}
 }
 

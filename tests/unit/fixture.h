@@ -2,7 +2,8 @@
  * fixture.h: what the unit tests that touch files share: a way out, removal
  * of a temporary tree, the wire size of a message computed the slow,
  * obvious way (to check common/wire.c against), and an io reading a pipe
- * as popd reads fd 0, a count of a directory's entries.  Header only.
+ * as popd reads fd 0, a count of a directory's entries, a message's UIDL
+ * as a string.  Header only.
  */
 #ifndef POPD_FIXTURE_H
 #define POPD_FIXTURE_H
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "maildir.h"
 
 /* A test that cannot set itself up stops: exit 2, no TAP plan. */
 static inline void
@@ -34,6 +36,18 @@ fixture_rm(const char *path, const struct stat *st, int flag,
 	(void)flag;
 	(void)ftw;
 	return remove(path);
+}
+
+/* m's UIDL, NUL-terminated, in buf. */
+static inline const char *
+fixture_uidl(const struct mdmsg *m, char buf[POP3_UIDL_MAX + 1])
+{
+	const char	*p;
+	size_t		 n = maildir_msg_uidl(m, &p);
+
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return buf;
 }
 
 /* Removes path and everything below it, following no link. */

@@ -100,6 +100,7 @@ test_order(void)
 	static const char *const uidl[] = {
 		"z", "c", "a", "a0", "b", "d", "d0", "w,S=1,W=4", "bad,W=", "big"
 	};
+	char		 ubuf[POP3_UIDL_MAX + 1];
 	struct mdmsg	*v;
 	size_t		 n, i;
 	char		 p[128], q[128], name[64];
@@ -147,7 +148,7 @@ test_order(void)
 		    want[i]);
 		is_str(v[i].path, want[i], name);
 		snprintf(name, sizeof(name), "...UIDL %s", uidl[i]);
-		is_str(v[i].uidl, uidl[i], name);
+		is_str(fixture_uidl(&v[i], ubuf), uidl[i], name);
 	}
 	if (n != 10) {
 		maildir_free(v, n);
