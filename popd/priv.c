@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,29 @@ struct carry {
 	uint32_t	commands, bad;
 };
 
+/*
+ * Whether to offer STLS: tls-cert and tls-key set and readable.  The
+ * files are read only when a client asks (a plain session opens none of
+ * them); two access checks here keep a missing or unreadable file from
+ * being offered and then refused, and put it in the log.
+ */
+static int
+stls_ready(const struct conf *c)
+{
+	const char	*f[2] = { c->tls_cert, c->tls_key };
+	size_t		 i;
+
+	if (f[0] == NULL || f[1] == NULL)
+		return 0;
+	for (i = 0; i < 2; i++)
+		if (faccessat(AT_FDCWD, f[i], R_OK, AT_EACCESS) == -1) {
+			log_warnx("tls: %s: %s; STLS not offered", f[i],
+			    strerror(errno));
+			return 0;
+		}
+	return 1;
+}
+
 /* CHAN_INIT: the settings net needs; TLS material only to a net that
  * starts TLS.  0 or -1. */
 static int
@@ -107,10 +131,7 @@ send_init(int chan, const struct conf *c, enum net_mode mode,
 	chan_put_u32(&m, (uint32_t)c->plaintext_auth);
 	chan_put_u32(&m, c->idle_timeout);
 	chan_put_u32(&m, (uint32_t)(mode != NET_STLS && behind_proxy(c)));
-	/* Offered on its configuration alone: the files are read when a
-	 * client asks, so that a plain session opens none of them. */
-	chan_put_u32(&m, (uint32_t)(mode == NET_PLAIN && c->tls_cert != NULL &&
-	    c->tls_key != NULL));
+	chan_put_u32(&m, (uint32_t)(mode == NET_PLAIN && stls_ready(c)));
 	chan_put_str(&m, p.cert, p.certlen);
 	chan_put_str(&m, p.key, p.keylen);
 	chan_put_str(&m, p.staple, p.staplelen);

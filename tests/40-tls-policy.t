@@ -5,7 +5,8 @@
 # and from a real non-loopback peer (two network namespaces joined by a
 # veth pair); handshake timeout for a silent and a trickling client; no
 # hang or crash on garbage; an OCSP staple; a renewed certificate served by
-# the next connection with nothing restarted.
+# the next connection with nothing restarted; STLS not offered while the key
+# cannot be read.
 . tests/lib.sh
 . tests/lib-tls.sh
 need openssl systemd-socket-activate
@@ -160,6 +161,29 @@ want=$(openssl x509 -in "$PKI/new.pem" -noout -serial)
 check "renewed certificate served at once ($before -> $after)" \
     test -n "$before" -a "$before" != "$after" -a "$after" = "$want"
 check "same listener, nothing restarted" kill -0 "$listener"
+
+# A tls-key that popd cannot read: STLS is not offered, rather than offered
+# and refused, and the log says why; offered again once it can be read.
+cp "$PKI/key.pem" "$T/nokey.pem"
+chmod 000 "$T/nokey.pem"
+mkconf "$T/nokey.conf" <<EOF
+tls-cert = $PKI/fullchain.pem
+tls-key = $T/nokey.pem
+EOF
+capa() {
+	printf 'CAPA\r\nQUIT\r\n' | as_user "$POPD" -e -c "$T/nokey.conf" \
+	    > "$T/nokey.out" 2> "$T/nokey.err"
+}
+capa
+check "unreadable tls-key: CAPA does not offer STLS" \
+    sh -c "grep -q '^TOP' '$T/nokey.out' && ! grep -q '^STLS' '$T/nokey.out'"
+check "...and the log says why" grep -q \
+    "tls: $T/nokey.pem: Permission denied; STLS not offered" "$T/nokey.err"
+chown "$TUSER:" "$T/nokey.pem" 2>/dev/null
+chmod 600 "$T/nokey.pem"
+capa
+check "readable again: STLS offered, nothing logged" \
+    sh -c "grep -q '^STLS' '$T/nokey.out' && ! grep -q 'tls:' '$T/nokey.err'"
 
 # The stalled handshakes: dropped after the 10 s bound, logged once each.
 wait $stall
