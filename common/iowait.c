@@ -97,7 +97,7 @@ iow_handshake(const struct iowait *w, struct tls *t,
 }
 
 void
-iow_close(const struct iowait *w, struct tls *t, int (*close)(struct tls *),
+iow_close(const struct iowait *w, struct tls *t, int (*closefn)(struct tls *),
     int timeout_ms)
 {
 	struct iowait	 brief = *w;
@@ -105,7 +105,7 @@ iow_close(const struct iowait *w, struct tls *t, int (*close)(struct tls *),
 
 	brief.timeout_ms = timeout_ms;
 	for (i = 0; i < 10; i++) {
-		rc = close(t);
+		rc = closefn(t);
 		if (rc != TLS_WANT_POLLIN && rc != TLS_WANT_POLLOUT)
 			break;
 		if (wait_tls(&brief, rc) == -1)

@@ -49,6 +49,6 @@ int	iow_handshake(const struct iowait *, struct tls *t,
 
 /* Sends close_notify, waiting at most timeout_ms for it to go out. */
 void	iow_close(const struct iowait *, struct tls *t,
-	    int (*close)(struct tls *), int timeout_ms);
+	    int (*closefn)(struct tls *), int timeout_ms);
 
 #endif
