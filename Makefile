@@ -24,8 +24,7 @@ ifeq ($(origin LIBDL),undefined)
 LIBDL := $(shell printf '\043include <dlfcn.h>\nint main(void) { return !dlopen; }\n' | \
     $(CC) -x c -o /dev/null - 2>/dev/null || echo -ldl)
 endif
-CPPFLAGS_ALL = -std=c11 -D_GNU_SOURCE -DSYSCONFDIR=\"$(SYSCONFDIR)\" -iquote common \
-	-DLIBTLS_SONAME=\"$(LIBTLS_SONAME)\"
+CPPFLAGS_ALL = -std=c11 -D_GNU_SOURCE -DSYSCONFDIR=\"$(SYSCONFDIR)\" -iquote common
 CFLAGS_ALL = $(CPPFLAGS_ALL) $(WARN) $(HARDEN) $(CFLAGS) -MMD -MP
 LDFLAGS_ALL = -pie $(LDFLAGS)
 
@@ -87,6 +86,12 @@ common/libcommon.a: $(COMMON_OBJ)
 
 popd/popd: $(POPD_OBJ) common/libcommon.a
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(POPD_OBJ) common/libcommon.a -lcrypt $(LIBDL)
+
+# Only tlsload.o names the soname; it is compiled again when that changes.
+common/tlsload.o: CPPFLAGS_ALL += -DLIBTLS_SONAME=\"$(LIBTLS_SONAME)\"
+common/tlsload.o: common/tlsload.soname
+common/tlsload.soname: FORCE
+	@echo '$(LIBTLS_SONAME)' | cmp -s - $@ || echo '$(LIBTLS_SONAME)' > $@
 
 # Rewritten only when the libetpan link changes (ETPAN=, a new archive
 # path): then what links libetpan links again.
@@ -174,7 +179,7 @@ install-units:
 	done
 
 clean:
-	rm -f common/*.o common/*.d common/*.a popd/*.o popd/*.d popd/popd \
+	rm -f common/*.o common/*.d common/*.a common/tlsload.soname popd/*.o popd/*.d popd/popd \
 	    imapfetch/*.o imapfetch/*.d imapfetch/imapfetch imapfetch/etpan.link \
 	    tests/unit/*.o tests/unit/*.d tests/unit/*.t \
 	    $(BENCH_BIN) tests/bench/*.d
