@@ -308,11 +308,7 @@ maildrop_commit(struct session *s)
 void
 maildrop_close(struct session *s)
 {
-	size_t	i;
-
-	for (i = 0; i < s->nall; i++)
-		free(s->msgs[i].path);
-	free(s->msgs);
+	maildir_free(s->msgs, s->nall);
 	s->msgs = NULL;
 	s->nmsgs = s->nall = 0;
 	if (s->lockfd != -1)
