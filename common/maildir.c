@@ -378,7 +378,6 @@ maildir_relocate(int dirfd, struct mdmsg **v, size_t n)
 	return a + b;
 }
 
-
 /*
  * The scan: the oldest max messages seen so far, kept in a max-heap once
  * there are max of them (its root the newest), so that a newer entry
@@ -574,9 +573,8 @@ fill_msg(int dirfd, struct mdmsg *m)
 	return 0;
 }
 
-/* 1 when a and b answer to the same UIDL. */
-static int
-same_uidl(const struct mdmsg *a, const struct mdmsg *b)
+int
+maildir_same_uidl(const struct mdmsg *a, const struct mdmsg *b)
 {
 	const char	*p, *q;
 	size_t		 n = maildir_msg_uidl(a, &p);
@@ -622,14 +620,10 @@ maildir_scan(int dirfd, size_t max, struct mdmsg **out, size_t *n,
 	 * answers to the digest of its whole unique part instead.
 	 */
 	for (i = 1; i < nv; i++)
-		if (same_uidl(&h.v[i], &h.v[i - 1]))
+		if (maildir_same_uidl(&h.v[i], &h.v[i - 1]))
 			set_digest(&h.v[i], 1);
-	if (nv == 0) {
-		free(h.v);
-		h.v = xcalloc(1, sizeof(*h.v));
-	} else if (nv < h.n || h.n % 1024 != 0)
-		h.v = xreallocarray(h.v, nv, sizeof(*h.v));
-	*out = h.v;
+	/* Grown in steps of 1024: what is not used goes back. */
+	*out = xreallocarray(h.v, nv + 1, sizeof(*h.v));
 	*n = nv;
 	if (total != NULL)
 		*total = h.total - (h.n - nv);

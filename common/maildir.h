@@ -58,10 +58,10 @@ int	maildir_create(const char *path);
  * from the name (see above), else the file is opened and counted (sized
  * is 0: maildir_settle can name them).  A file that vanishes while we
  * scan is skipped.  When two listed files of one base sort together, the
- * second gets maildir_uidl_whole, so that UIDLs stay unique.  On success
- * *out is an array of *n entries owned by the
- * caller (maildir_free), and *total (when not NULL) is how many messages
- * there were; returns 0, or -1 with errno.
+ * second gets maildir_msg_whole, so that UIDLs stay unique.  On success
+ * *out is an array of *n entries owned by the caller (maildir_free), and
+ * *total (when not NULL) is how many messages there were; returns 0, or
+ * -1 with errno.
  */
 int	maildir_scan(int dirfd, size_t max, struct mdmsg **out, size_t *n,
 	    size_t *total);
@@ -98,6 +98,9 @@ long	maildir_relocate(int dirfd, struct mdmsg **v, size_t n);
  * A message costs its name and 48 bytes, not a copy of its UIDL.
  */
 size_t	maildir_msg_uidl(const struct mdmsg *m, const char **p);
+
+/* 1 when a and b answer to the same UIDL, else 0. */
+int	maildir_same_uidl(const struct mdmsg *a, const struct mdmsg *b);
 
 /* Fills uidl from a file name (a base name, no directory). */
 void	maildir_uidl(const char *name, char uidl[POP3_UIDL_MAX + 1]);

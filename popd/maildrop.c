@@ -44,12 +44,10 @@ lock_maildrop(struct session *s)
 static int
 uidl_taken(const struct session *s, size_t i)
 {
-	const char	*u, *v;
-	size_t		 j, n = maildir_msg_uidl(&s->msgs[i], &u);
+	size_t	j;
 
 	for (j = 0; j < s->nmsgs; j++)
-		if (j != i && maildir_msg_uidl(&s->msgs[j], &v) == n &&
-		    memcmp(u, v, n) == 0)
+		if (j != i && maildir_same_uidl(&s->msgs[j], &s->msgs[i]))
 			return 1;
 	return 0;
 }
