@@ -155,20 +155,19 @@ maildir_msg_whole(struct mdmsg *m)
 	set_digest(m, 1);
 }
 
-/* Finds the first ",<key>=<digits>" in the unique part of name. */
+/* Finds the first ",<key>=<digits>" in the unique part (ulen octets). */
 static int
-name_field(const char *name, char key, uint64_t *out)
+name_field(const char *name, size_t ulen, char key, uint64_t *out)
 {
-	size_t		 len = unique_len(name), n;
-	const char	*p = name, *end = name + len;
+	const char	*p = name, *end = name + ulen;
 	char		 num[24];
+	size_t		 n;
 
 	while ((p = memchr(p, ',', (size_t)(end - p))) != NULL) {
 		if (end - p > 3 && p[1] == key && p[2] == '=') {
 			p += 3;
-			n = strcspn(p, ",:");
-			if (p + n > end)
-				n = (size_t)(end - p);
+			for (n = 0; p + n < end && p[n] != ','; n++)
+				;
 			if (n == 0 || n >= sizeof(num))
 				return -1;
 			memcpy(num, p, n);
@@ -178,6 +177,25 @@ name_field(const char *name, char key, uint64_t *out)
 		p++;
 	}
 	return -1;
+}
+
+/*
+ * The sizes a unique part of ulen octets names, and its base's length:
+ * what maildir_name_sizes and maildir_base_len say, from one reading of
+ * the name (the scan's, once per entry).  0, or -1 (*s, *w undefined).
+ */
+static int
+unique_sizes(const char *name, size_t ulen, size_t *blen, uint64_t *s,
+    uint64_t *w)
+{
+	*blen = suffix_at(name, ulen, s, w);
+	if (*blen == ulen && (name_field(name, ulen, 'S', s) == -1 ||
+	    name_field(name, ulen, 'W', w) == -1))
+		return -1;
+	/* LF -> CRLF doubles a byte at most; a last line gets its CRLF. */
+	if (*w < *s || *w > 2 * *s + (*s > 0 ? 2 : 0))
+		return -1;
+	return 0;
 }
 
 int
@@ -190,7 +208,7 @@ maildir_name_w(const char *name, uint64_t *w)
 		*w = v;
 		return 0;
 	}
-	return name_field(name, 'W', w);
+	return name_field(name, ulen, 'W', w);
 }
 
 int
@@ -203,18 +221,15 @@ maildir_name_s(const char *name, uint64_t *s)
 		*s = v;
 		return 0;
 	}
-	return name_field(name, 'S', s);
+	return name_field(name, ulen, 'S', s);
 }
 
 int
 maildir_name_sizes(const char *name, uint64_t *s, uint64_t *w)
 {
-	if (maildir_name_s(name, s) == -1 || maildir_name_w(name, w) == -1)
-		return -1;
-	/* LF -> CRLF doubles a byte at most; a last line gets its CRLF. */
-	if (*w < *s || *w > 2 * *s + (*s > 0 ? 2 : 0))
-		return -1;
-	return 0;
+	size_t	blen;
+
+	return unique_sizes(name, unique_len(name), &blen, s, w);
 }
 
 int
@@ -438,21 +453,22 @@ sift_down(struct heap *h, size_t i)
  * allocated once; past max, one evicted is reused when it fits.
  */
 static char *
-keep_path(char *old, const char *path)
+keep_path(char *old, const char *path, size_t len)
 {
-	size_t	len = strlen(path) + 1;
-
-	if (old == NULL || len > strlen(old) + 1) {
+	if (old == NULL || len > strlen(old)) {
 		free(old);
-		old = xmalloc(len);
+		old = xmalloc(len + 1);
 	}
-	memcpy(old, path, len);
+	memcpy(old, path, len + 1);
 	return old;
 }
 
-/* Offers c (its path not owned yet) to the heap; copies it when kept. */
+/*
+ * Offers c (its path, of plen octets, not owned yet) to the heap; copies
+ * it when kept.
+ */
 static void
-heap_offer(struct heap *h, const struct mdmsg *c)
+heap_offer(struct heap *h, const struct mdmsg *c, size_t plen)
 {
 	size_t	 i;
 	char	*p;
@@ -461,7 +477,7 @@ heap_offer(struct heap *h, const struct mdmsg *c)
 	if (h->n == h->max) {
 		if (cmp_msg(c, &h->v[0]) >= 0)
 			return;
-		p = keep_path(h->v[0].path, c->path);
+		p = keep_path(h->v[0].path, c->path, plen);
 		h->v[0] = *c;
 		h->v[0].path = p;
 		sift_down(h, 0);
@@ -471,7 +487,7 @@ heap_offer(struct heap *h, const struct mdmsg *c)
 	if (h->n % 1024 == 0)
 		h->v = xreallocarray(h->v, h->n + 1024, sizeof(*h->v));
 	h->v[h->n] = *c;
-	h->v[h->n].path = keep_path(NULL, c->path);
+	h->v[h->n].path = keep_path(NULL, c->path, plen);
 	if (++h->n == h->max)
 		for (i = h->n / 2; i-- > 0; )
 			sift_down(h, i);
@@ -500,14 +516,19 @@ entry_time(int subfd, const struct dirent *de, time_t *t)
 	return 0;
 }
 
-/* Offers the messages of sub (new or cur) to the heap. */
+/*
+ * Offers the messages of sub (new or cur) to the heap, each name read
+ * once: its length, unique part, base and sizes (fill_msg uses them).
+ */
 static int
 scan_sub(int dirfd, const char *sub, struct heap *h)
 {
 	struct dirent	*de;
 	struct mdmsg	 c;
 	DIR		*d;
+	const char	*colon;
 	char		 path[4 + 256 + 1];
+	size_t		 len, ulen, blen;
 	int		 subfd, rc = 0, r;
 
 	if ((subfd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY |
@@ -519,6 +540,9 @@ scan_sub(int dirfd, const char *sub, struct heap *h)
 	}
 	memset(&c, 0, sizeof(c));
 	c.in_new = sub[0] == 'n';
+	c.path = path;
+	memcpy(path, sub, 3);
+	path[3] = '/';
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -527,12 +551,16 @@ scan_sub(int dirfd, const char *sub, struct heap *h)
 			break;
 		}
 		/* A d_name is at most 255 bytes, and so is its base. */
-		if (r == 1 || (size_t)snprintf(path, sizeof(path), "%s/%s",
-		    sub, de->d_name) >= sizeof(path))
+		len = strnlen(de->d_name, sizeof(path) - 4);
+		if (r == 1 || len == sizeof(path) - 4)
 			continue;
-		c.path = path;
-		c.blen = (unsigned char)maildir_base_len(de->d_name);
-		heap_offer(h, &c);
+		memcpy(path + 4, de->d_name, len + 1);
+		colon = memchr(de->d_name, ':', len);
+		ulen = colon != NULL ? (size_t)(colon - de->d_name) : len;
+		c.sized = unique_sizes(de->d_name, ulen, &blen, &c.octets,
+		    &c.size) == 0;
+		c.blen = (unsigned char)blen;
+		heap_offer(h, &c, 4 + len);
 	}
 	if (de == NULL && errno != 0)
 		rc = -1;
@@ -564,9 +592,7 @@ fill_msg(int dirfd, struct mdmsg *m)
 	const char	*name = m->path + 4;
 	int		 r;
 
-	if (maildir_name_sizes(name, &m->octets, &m->size) == 0)
-		m->sized = 1;
-	else if ((r = count_file(dirfd, m)) != 0)
+	if (!m->sized && (r = count_file(dirfd, m)) != 0)
 		return r;
 	if (plain_uidl_len(name, m->blen) == 0)
 		set_digest(m, 0);
