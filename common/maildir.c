@@ -404,32 +404,6 @@ struct heap {
 	size_t		 n, max, total;
 };
 
-/*
- * Oldest first; equal times by the base, which never changes: the whole
- * name would let RETR's new/NAME -> cur/NAME:2,S move or popd's size
- * suffix reorder the next session's list ("a:2,S" sorts after "a0").
- */
-static int
-cmp_msg(const struct mdmsg *x, const struct mdmsg *y)
-{
-	int	c;
-
-	if (x->time != y->time)
-		return x->time < y->time ? -1 : 1;
-	if ((c = memcmp(x->path + 4, y->path + 4, x->blen < y->blen ?
-	    x->blen : y->blen)) != 0)
-		return c;
-	if (x->blen != y->blen)
-		return x->blen < y->blen ? -1 : 1;
-	return strcmp(x->path + 4, y->path + 4);
-}
-
-static int
-cmp_msg_q(const void *a, const void *b)
-{
-	return cmp_msg(a, b);
-}
-
 static void
 sift_down(struct heap *h, size_t i)
 {
@@ -437,9 +411,9 @@ sift_down(struct heap *h, size_t i)
 	size_t		c;
 
 	for (; (c = 2 * i + 1) < h->n; i = c) {
-		if (c + 1 < h->n && cmp_msg(&h->v[c + 1], &h->v[c]) > 0)
+		if (c + 1 < h->n && maildir_order(&h->v[c + 1], &h->v[c]) > 0)
 			c++;
-		if (cmp_msg(&h->v[c], &h->v[i]) <= 0)
+		if (maildir_order(&h->v[c], &h->v[i]) <= 0)
 			break;
 		t = h->v[i];
 		h->v[i] = h->v[c];
@@ -475,7 +449,7 @@ heap_offer(struct heap *h, const struct mdmsg *c, size_t plen)
 
 	h->total++;
 	if (h->n == h->max) {
-		if (cmp_msg(c, &h->v[0]) >= 0)
+		if (maildir_order(c, &h->v[0]) >= 0)
 			return;
 		p = keep_path(h->v[0].path, c->path, plen);
 		h->v[0] = *c;
@@ -623,8 +597,7 @@ maildir_scan(int dirfd, size_t max, struct mdmsg **out, size_t *n,
 	if (scan_sub(dirfd, "new", &h) == -1 ||
 	    scan_sub(dirfd, "cur", &h) == -1)
 		goto fail;
-	if (h.n > 0)
-		qsort(h.v, h.n, sizeof(*h.v), cmp_msg_q);
+	maildir_sort(h.v, h.n);
 	for (i = 0; i < h.n; i++) {
 		if ((r = fill_msg(dirfd, &h.v[i])) == -1) {
 			/* Those before nv are kept, those from i on not yet. */

@@ -68,6 +68,18 @@ int	maildir_scan(int dirfd, size_t max, struct mdmsg **out, size_t *n,
 void	maildir_free(struct mdmsg *, size_t n);
 
 /*
+ * The listing's order (mdorder.c): oldest first by time; equal times by
+ * the base, which never changes (the whole name would let RETR's
+ * new/NAME -> cur/NAME:2,S or popd's size suffix reorder the next
+ * session's list: "a:2,S" sorts after "a0"), then by the whole name.
+ * maildir_order is <0, 0 or >0 as x comes before, with or after y;
+ * maildir_sort puts v[0..n) in that order, in place, with 8n bytes of
+ * scratch memory and comparisons only between entries of equal time.
+ */
+int	maildir_order(const struct mdmsg *x, const struct mdmsg *y);
+void	maildir_sort(struct mdmsg *v, size_t n);
+
+/*
  * Renames m's file in its directory so that its name carries m's sizes:
  * BASE,popd,S=<octets>,W=<size>[:INFO], without replacing a file that
  * exists.  The base and so the UIDL do not change.  The caller holds the
