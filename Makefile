@@ -128,11 +128,13 @@ check-long: deps all $(UNIT_BIN)
 # make bench: imapfetch and popd against their peers, side by side, one
 # markdown table per group (tests/bench/run; BENCH_QUICK=1 for a smoke run).
 # Never part of check: numbers, not verdicts.
-BENCH_BIN = tests/bench/popload tests/bench/imapsink
+BENCH_BIN = tests/bench/popload tests/bench/imapsink tests/bench/popfloor
 tests/bench/popload: tests/bench/popload.c
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< -ltls -lpthread
 tests/bench/imapsink: tests/bench/imapsink.c
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< -ltls
+tests/bench/popfloor: tests/bench/popfloor.c
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< -lcrypt
 
 bench: deps all $(BENCH_BIN)
 	sh tests/bench/run

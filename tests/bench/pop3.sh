@@ -5,8 +5,9 @@
 #
 # Load: tests/bench/popload (C, one thread per client) for BENCH_SECONDS
 # per run; sessions with 1 and 4 concurrent clients, RETR of every message,
-# memory of one open session (proc.py), and popload against its own
-# trivial server for its limit.
+# memory of one open session (proc.py), popload against its own trivial
+# server for its limit, and the floor of a session: popfloor under
+# tcpserver (fork, exec, one crypt, one readdir, popd's bytes).
 
 POPD_CONF=$T/popd.conf
 {
@@ -76,8 +77,14 @@ for n in $SIZES; do
 			    note "warm-up $server $tls: errors ($(tail -n 1 "$T/popload.err"))"
 		done
 	done
-	# The answers popd gives, for the trivial server.
+	# The answers popd gives, for the trivial server and the floor.
 	load -w "$T/record" -d 0.2 -u "p${n}c" session 127.0.0.1 "$P_TCP" >/dev/null
+	chmod 644 "$T/record"
+	P_FLOOR=$(free_port)
+	$_su tcpserver -q -H -R -l0 -c 64 127.0.0.1 "$P_FLOOR" "$T/bin/popfloor" \
+	    "$T/record" "$HASH" "$T/popd/p${n}c1" 2>>"$T/popd.log" </dev/null &
+	PID_FLOOR=$!
+	wait_port "$P_FLOOR"
 	r=0
 	while [ $r -lt "$RUNS" ]; do
 		r=$((r + 1))
@@ -122,6 +129,16 @@ for n in $SIZES; do
 		done
 		kill "$spid"
 		wait "$spid" 2>/dev/null
+		for c in 1 4; do
+			note "pop3 $n run $r: the floor, $c client(s)"
+			c0=$(cpu "$PID_FLOOR")
+			o=$(load -c "$c" -d "$SECS" -u "p${n}c" -e "$n" session 127.0.0.1 "$P_FLOOR")
+			c1=$(cpu "$PID_FLOOR")
+			rec floor n="$n" clients=$c $(echo "$o" | sed 's/cpu=/ccpu=/') \
+			    scpu="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')"
+		done
 	done
+	kill "$PID_FLOOR"
+	wait "$PID_FLOOR" 2>/dev/null
 done
 listen_stop

@@ -172,9 +172,40 @@ def limit(rows):
             table(["messages", "clients", "sessions/s", "client CPU ms"], out))
 
 
+def floor(rows):
+    g = groups(rows, "floor", ("n", "clients"))
+    if not g:
+        return ""
+    ses = groups(rows, "session", ("n", "tls", "clients", "server"))
+    out = []
+    for (n, c), rs in g.items():
+        ss = [float(r["sessions"]) for r in rs]
+        rate = num(rs, "rate")
+        scpu = [float(r["scpu"]) / s * 1000 for r, s in zip(rs, ss) if s]
+        err = sum(int(r["errors"]) for r in rs)
+        dv = ses.get((n, "plain", c, "dovecot"))
+        pd = ses.get((n, "plain", c, "popd/tcpserver"))
+        out.append([n, c, fig(rate, "%.1f"), fig(scpu),
+                    "**%d**" % err if err else "0",
+                    ratio(rate, num(dv, "rate")) if dv else "-",
+                    ratio(num(pd, "rate"), rate) if pd else "-"])
+    return ("### The floor of a session\n\n"
+            "`tests/bench/popfloor` under tcpserver, as popd: per connection "
+            "a fork and an exec, popd's recorded answers, and at PASS one "
+            "sha512-crypt of the password (the same hash) and one readdir of "
+            "the maildrop's new/ and cur/; nothing else (no privilege "
+            "separation, lock, parsing or sorting).  What the issue's \"a "
+            "login costs a fork, an exec, one crypt and one readdir\" costs "
+            "here.  vs Dovecot = the floor's sessions/s over Dovecot's (plain, "
+            "same clients): the most any server built so could reach; popd = "
+            "popd/tcpserver's sessions/s over the floor's.\n\n" +
+            table(["messages", "clients", "sessions/s", "server CPU ms",
+                   "errors", "vs Dovecot", "popd"], out))
+
+
 def main():
     rows = load(sys.argv[1])
-    for part in (fetch, sessions, retr, rss, limit):
+    for part in (fetch, sessions, retr, rss, limit, floor):
         s = part(rows)
         if s:
             print(s)
