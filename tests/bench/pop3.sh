@@ -84,6 +84,7 @@ for n in $SIZES; do
 	$_su tcpserver -q -H -R -l0 -c 64 127.0.0.1 "$P_FLOOR" "$T/bin/popfloor" \
 	    "$T/record" "$HASH" "$T/popd/p${n}c1" 2>>"$T/popd.log" </dev/null &
 	PID_FLOOR=$!
+	_lpids="$_lpids $PID_FLOOR"	# stopped at exit too
 	wait_port "$P_FLOOR"
 	r=0
 	while [ $r -lt "$RUNS" ]; do
