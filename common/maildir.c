@@ -155,24 +155,23 @@ maildir_msg_whole(struct mdmsg *m)
 	set_digest(m, 1);
 }
 
-/* Finds the first ",<key>=<digits>" in the unique part (ulen octets). */
+/*
+ * Finds the first ",<key>=" in the unique part (ulen octets); its value
+ * must be digits up to the next ',' or the end.
+ */
 static int
 name_field(const char *name, size_t ulen, char key, uint64_t *out)
 {
 	const char	*p = name, *end = name + ulen;
-	char		 num[24];
-	size_t		 n;
+	uint64_t	 v;
 
 	while ((p = memchr(p, ',', (size_t)(end - p))) != NULL) {
 		if (end - p > 3 && p[1] == key && p[2] == '=') {
-			p += 3;
-			for (n = 0; p + n < end && p[n] != ','; n++)
-				;
-			if (n == 0 || n >= sizeof(num))
+			p = digits(p + 3, end, &v);
+			if (p == NULL || (p != end && *p != ','))
 				return -1;
-			memcpy(num, p, n);
-			num[n] = '\0';
-			return num_parse(num, UINT64_MAX / 2, out);
+			*out = v;
+			return 0;
 		}
 		p++;
 	}
