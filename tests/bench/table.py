@@ -31,6 +31,12 @@ def num(rs, k):
     return [float(r[k]) for r in rs if r.get(k, "-") not in ("-", "")]
 
 
+def per_session(rs, k):
+    """CPU ms per session of each run: its k seconds over its sessions."""
+    return [float(r[k]) / float(r["sessions"]) * 1000 for r in rs
+            if float(r["sessions"])]
+
+
 def med(v):
     return statistics.median(v) if v else float("nan")
 
@@ -94,9 +100,8 @@ def sessions(rows):
     out = []
     for (n, tls, c, server), rs in g.items():
         rate = num(rs, "rate")
-        ss = [float(r["sessions"]) for r in rs]
-        scpu = [float(r["scpu"]) / s * 1000 for r, s in zip(rs, ss) if s]
-        ccpu = [float(r["ccpu"]) / s * 1000 for r, s in zip(rs, ss) if s]
+        scpu = per_session(rs, "scpu")
+        ccpu = per_session(rs, "ccpu")
         err = sum(int(r["errors"]) for r in rs)
         dv = g.get((n, tls, c, "dovecot"))
         out.append([n, "TLS" if tls == "tls" else "plain", c, server,
@@ -162,9 +167,8 @@ def limit(rows):
         return ""
     out = []
     for (n, c), rs in g.items():
-        ss = [float(r["sessions"]) for r in rs]
         out.append([n, c, fig(num(rs, "rate"), "%.0f"),
-                    fig([float(r["ccpu"]) / s * 1000 for r, s in zip(rs, ss) if s])])
+                    fig(per_session(rs, "ccpu"))])
     return ("### The load client's own limit\n\n"
             "popload against `popload -S`, a one-thread server that answers "
             "each command at once with the bytes popd sent for it (the same "
@@ -179,9 +183,8 @@ def floor(rows):
     ses = groups(rows, "session", ("n", "tls", "clients", "server"))
     out = []
     for (n, c), rs in g.items():
-        ss = [float(r["sessions"]) for r in rs]
         rate = num(rs, "rate")
-        scpu = [float(r["scpu"]) / s * 1000 for r, s in zip(rs, ss) if s]
+        scpu = per_session(rs, "scpu")
         err = sum(int(r["errors"]) for r in rs)
         dv = ses.get((n, "plain", c, "dovecot"))
         pd = ses.get((n, "plain", c, "popd/tcpserver"))
