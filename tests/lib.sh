@@ -71,9 +71,40 @@ need() {
 	done
 }
 
-# A free TCP port on 127.0.0.1 (asks the kernel).
+# A free TCP port on 127.0.0.1, never the same twice in one test.  Not
+# bind(0): the kernel hands a closed port straight back on the next call
+# (two listeners of one Dovecot then collide), and its ports lie in the
+# ephemeral range, where any outgoing connection may take one before the
+# server binds it.  So: a random port below that range that binds now and
+# is not yet in $T/.ports.
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 - "$T/.ports" <<'PY'
+import random, socket, sys
+path = sys.argv[1]
+try:
+    used = set(open(path).read().split())
+except FileNotFoundError:
+    used = set()
+with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+    top = int(f.read().split()[0])
+top = min(top, 32768) if top > 21000 else 32768
+for _ in range(2000):
+    p = random.randrange(20000, top)
+    if str(p) in used:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    with open(path, "a") as f:
+        f.write("%d\n" % p)
+    print(p)
+    sys.exit(0)
+sys.exit("free_port: no free port in 20000-%d" % (top - 1))
+PY
 }
 
 # Waits until something listens on 127.0.0.1:$1 (5 s at most).
