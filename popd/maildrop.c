@@ -148,6 +148,30 @@ resettle(struct session *s, struct mdmsg *m, int fd, uint64_t octets)
 	m->path = now.path;
 }
 
+void
+maildrop_wire_size(struct session *s, size_t i, uint64_t wire)
+{
+	struct mdmsg	*m = &s->msgs[i];
+	struct mdmsg	 now = *m;
+	uint64_t	 ns, nw;
+
+	log_warnx("%s/%s: sent %llu octets, LIST said %llu",
+	    s->acct->maildrop, m->path, (unsigned long long)wire,
+	    (unsigned long long)m->size);
+	if (maildir_name_sizes(m->path + 4, &ns, &nw) == 0 &&
+	    ns == m->octets && nw == wire)
+		return;		/* named so already: a second RETR */
+	now.path = xstrdup(m->path);
+	now.size = wire;
+	if (maildir_settle(s->mdfd, &now) == -1) {
+		log_warn("%s/%s: naming its size", s->acct->maildrop, m->path);
+		free(now.path);
+		return;
+	}
+	free(m->path);
+	m->path = now.path;
+}
+
 enum md_status
 maildrop_open_msg(struct session *s, size_t i, int *fd)
 {

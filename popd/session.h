@@ -156,6 +156,11 @@ void	maildrop_close(struct session *);
  * the one listed (else it is renamed with its true sizes for the next
  * session).  MD_OK, MD_GONE, MD_NOT_FILE, MD_CHANGED or MD_SYS_TEMP. */
 enum md_status	maildrop_open_msg(struct session *, size_t i, int *fd);
+/* RETR of message i sent wire octets where LIST said another size: its
+ * ",S=" was right and its ",W=" lied, which only sending it shows.
+ * Renamed with the size it sent (logged), so that the next session lists
+ * it right; this one keeps its listing. */
+void	maildrop_wire_size(struct session *, size_t i, uint64_t wire);
 
 /* trans.c */
 /* Enters the TRANSACTION state's maildrop (maildrop_open): POP_OK, or

@@ -237,9 +237,7 @@ msg_body(struct session *s)
 		 * to the same length since.
 		 */
 		if (e.octets != m->size)
-			log_warnx("%s: sent %llu octets, LIST said %llu",
-			    m->path, (unsigned long long)e.octets,
-			    (unsigned long long)m->size);
+			maildrop_wire_size(s, s->arg_msg, e.octets);
 		s->nretr++;
 		s->retr_bytes += e.octets;
 		m->retrieved = 1;

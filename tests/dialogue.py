@@ -61,6 +61,8 @@ Sessions (the first C:/S: line starts one when none is open):
                           popd's input, wait for it to exit
   @exit CODE              wait for popd to end by itself; its exit status
   @log~ REGEX             a stderr line of this session matches (waits)
+  @retr-lies N            exactly N of this session's "+OK N octets" replies
+                          are followed by another count (default 0)
   @never TEXT             TEXT is in no output or log (checked at the end)
   @repeat N ... @end      the lines between, N times
 """
@@ -210,6 +212,7 @@ class Session:
         self.expect = []		# (lineno, kind, value)
         self.checked = 0
         self.broken = False		# a mismatch was reported
+        self.retr_lies = 0		# RETR replies allowed to lie, exactly
         self.ended = False
 
     def lines(self):
@@ -324,7 +327,7 @@ class Session:
 
     def check_retr(self, got):
         """Each "+OK N octets" is followed by N octets, unstuffed."""
-        i = 0
+        i, lies = 0, []
         while i < len(got):
             m = re.fullmatch(rb"\+OK (\d+) octets", got[i])
             i += 1
@@ -335,9 +338,12 @@ class Session:
                 n += len(got[i][1:] if got[i].startswith(b".") else got[i]) + 2
                 i += 1
             if i < len(got) and n != int(m.group(1)):
-                self.t.fail(self.t.lineno, "session %s: RETR said %s octets "
-                            "and sent %d (output line %d)" % (
-                                self.name, m.group(1).decode(), n, start))
+                lies.append("RETR said %s octets and sent %d (output line "
+                            "%d)" % (m.group(1).decode(), n, start))
+        if len(lies) != self.retr_lies:
+            self.t.fail(self.t.lineno, "session %s: %d RETR replies lied, "
+                        "wanted %d%s" % (self.name, len(lies), self.retr_lies,
+                                         "".join("\n  " + l for l in lies)))
 
 
 # ---- one script ------------------------------------------------------------
@@ -526,6 +532,8 @@ class Test:
                                              show(s.err.data, 300)))
         elif word == "@log~":
             self.log_match(arg)
+        elif word == "@retr-lies":
+            self.last().retr_lies = int(arg)
         elif word == "@never":
             self.never.append((self.lineno, unescape(arg)))
         else:
