@@ -599,13 +599,11 @@ maildir_scan(int dirfd, size_t max, struct mdmsg **out, size_t *n,
 	maildir_sort(h.v, h.n);
 	for (i = 0; i < h.n; i++) {
 		if ((r = fill_msg(dirfd, &h.v[i])) == -1) {
-			/* Those before nv are kept, those from i on not yet. */
-			saved = errno;
-			while (i < h.n)
-				free(h.v[i++].path);
-			maildir_free(h.v, nv);
-			errno = saved;
-			return -1;
+			/* Kept: those before nv, and those from i on (not yet
+			 * filled); the ones between were freed. */
+			memmove(h.v + nv, h.v + i, (h.n - i) * sizeof(*h.v));
+			h.n = nv + (h.n - i);
+			goto fail;
 		}
 		if (r == 1)
 			free(h.v[i].path);	/* gone, or no file */

@@ -3,12 +3,16 @@
  * the order (the name's delivery time, else mtime; then the base), what is
  * skipped (dot files, directories, FIFOs, symbolic links, tmp/), ",S=" and
  * ",W=" trusted only together, the oldest max kept, maildir_settle keeping
- * the UIDL, and counted sizes equal to the wire rule of common/wire.h,
- * computed here byte by byte.
+ * the UIDL, counted sizes equal to the wire rule of common/wire.h,
+ * computed here byte by byte, and a file that cannot be read failing the
+ * scan with all it held freed (the ASan build's leak check says so).
  */
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +46,16 @@ mkfile(const char *path, const void *buf, size_t len, time_t t)
 }
 
 #define MKFILE(path, lit, t)	mkfile(path, lit, sizeof(lit) - 1, t)
+
+/* top/sub, in a static buffer (one at a time). */
+static const char *
+topsub(const char *sub)
+{
+	static char	p[256];
+
+	snprintf(p, sizeof(p), "%s/%s", top, sub);
+	return p;
+}
 
 static void
 cleanup(void)
@@ -241,6 +255,53 @@ test_sizes(void)
 	maildir_free(v, n);
 }
 
+/*
+ * In a child without root's power over permissions (nobody, when we are
+ * root): a message between others that cannot be opened fails the whole
+ * scan with EACCES.  Before it, one was filled (with a digest: a space in
+ * its name), after it one was not yet; the child exits with the scan's
+ * verdict, through exit(3) so that LeakSanitizer checks what it left.
+ */
+static void
+test_unreadable(void)
+{
+	struct mdmsg	*v;
+	size_t		 n;
+	pid_t		 pid;
+	int		 status;
+
+	cleanup();
+	if (maildir_create(top) == -1 || chmod(top, 0755) == -1)
+		die("maildir_create");
+	MKFILE("new/1700000001.A B.host", "a\n", 0);
+	MKFILE("new/1700000002.B.host", "b\n", 0);
+	MKFILE("cur/1700000003.C.host", "c\n", 0);
+	if (chmod(top, 0755) == -1 || chmod(topsub("new"), 0755) == -1 ||
+	    chmod(topsub("cur"), 0755) == -1 ||
+	    chmod(topsub("new/1700000002.B.host"), 0) == -1)
+		die("chmod");
+	if ((pid = fork()) == -1)
+		die("fork");
+	if (pid == 0) {
+		if (geteuid() == 0 && (setgroups(0, NULL) == -1 ||
+		    setresgid(65534, 65534, 65534) == -1 ||
+		    setresuid(65534, 65534, 65534) == -1))
+			_exit(3);
+		/* LeakSanitizer must be able to read this process. */
+		prctl(PR_SET_DUMPABLE, 1);
+		exit(scan(&v, &n) == -1 && errno == EACCES ? 0 : 1);
+	}
+	if (waitpid(pid, &status, 0) == -1)
+		die("waitpid");
+	is_int(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+	    0, "an unreadable message fails the scan (EACCES), nothing leaked");
+	if (chmod(topsub("new/1700000002.B.host"), 0600) == -1)
+		die("chmod");
+	if (is_int(scan(&v, &n), 0, "readable again: the scan lists it"))
+		maildir_free(v, n);
+	is_int(n, 3, "all three");
+}
+
 int
 main(void)
 {
@@ -251,6 +312,7 @@ main(void)
 	test_empty();
 	test_order();
 	test_sizes();
+	test_unreadable();
 	cleanup();
 	return done_testing();
 }
