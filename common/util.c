@@ -84,14 +84,15 @@ write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int
-fsync_dir(const char *path)
+/* Opens dirfd/name read-only with flags and calls sync on it. */
+static int
+sync_file(int dirfd, const char *name, int flags, int (*sync)(int))
 {
 	int	fd, rc, saved;
 
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | flags)) == -1)
 		return -1;
-	rc = fsync(fd);
+	rc = sync(fd);
 	saved = errno;
 	close(fd);
 	errno = saved;
@@ -99,17 +100,15 @@ fsync_dir(const char *path)
 }
 
 int
+fsync_dir(const char *path)
+{
+	return sync_file(AT_FDCWD, path, O_DIRECTORY, fsync);
+}
+
+int
 fdatasync_at(int dirfd, const char *name)
 {
-	int	fd, rc, saved;
-
-	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return -1;
-	rc = fdatasync(fd);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return rc;
+	return sync_file(dirfd, name, O_NOFOLLOW, fdatasync);
 }
 
 int
