@@ -280,6 +280,7 @@ test_unreadable(void)
 	    chmod(topsub("cur"), 0755) == -1 ||
 	    chmod(topsub("new/1700000002.B.host"), 0) == -1)
 		die("chmod");
+	fflush(stdout);		/* the child's exit(3) must not print it again */
 	if ((pid = fork()) == -1)
 		die("fork");
 	if (pid == 0) {
