@@ -19,6 +19,8 @@ static const char	*log_ident = "popd";
 static enum log_to	 log_dest = LOG_TO_STDERR;
 static int		 log_verbose;
 static int		 log_journal;	/* stderr is systemd's journal */
+static void		(*log_fn)(void *, int, const char *);
+static void		*log_fn_arg;
 
 /*
  * 1 when fd 2 is the stream systemd's JOURNAL_STREAM names ("dev:ino"):
@@ -45,6 +47,16 @@ log_init(const char *ident, enum log_to to, int verbose)
 	log_journal = to == LOG_TO_STDERR && stderr_is_journal();
 	if (to == LOG_TO_SYSLOG)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void
+log_init_fn(void (*fn)(void *, int, const char *), void *arg)
+{
+	if (log_dest == LOG_TO_SYSLOG)
+		closelog();
+	log_dest = LOG_TO_FN;
+	log_fn = fn;
+	log_fn_arg = arg;
 }
 
 /*
@@ -121,7 +133,13 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno)
 
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	log_escape(msg, sizeof(msg), raw);
-	if (log_dest == LOG_TO_SYSLOG) {
+	if (log_dest == LOG_TO_FN) {
+		char	line[sizeof(msg) + 128];
+
+		snprintf(line, sizeof(line), "%s%s%s", msg,
+		    with_errno ? ": " : "", with_errno ? strerror(saved) : "");
+		log_fn(log_fn_arg, pri, line);
+	} else if (log_dest == LOG_TO_SYSLOG) {
 		if (with_errno)
 			syslog(pri, "%s: %s", msg, strerror(saved));
 		else

@@ -10,10 +10,19 @@
 
 #include <stdarg.h>
 
-enum log_to { LOG_TO_STDERR, LOG_TO_SYSLOG };
+enum log_to { LOG_TO_STDERR, LOG_TO_SYSLOG, LOG_TO_FN };
 
 /* ident: program name; verbose: log_debug lines are written too. */
 void	log_init(const char *ident, enum log_to to, int verbose);
+/*
+ * From now on each line (escaped, with its strerror) goes to fn instead,
+ * with its syslog(3) priority; the syslog socket is closed.  popd's
+ * pre-authentication process: its lines go to the privileged process,
+ * which writes them marked as its (priv.c), so that a process a client
+ * took over cannot write a line that passes for another's.
+ */
+void	log_init_fn(void (*fn)(void *arg, int pri, const char *line),
+	    void *arg);
 
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));

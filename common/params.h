@@ -114,6 +114,14 @@
  */
 #define POPD_PREAUTH_SLACK	10
 
+/*
+ * popd: lines the privileged process logs for the pre-authentication one
+ * per connection (chan.h CHAN_LOG).  With -v that is a line per command
+ * (POPD_PREAUTH_COMMANDS of them) and a few more; past the cap a process
+ * a client took over floods nothing: the rest are counted in one line.
+ */
+#define POPD_PREAUTH_LOG_LINES	64
+
 /* TLS: seconds allowed for a handshake. */
 #define TLS_HANDSHAKE_TIMEOUT	30
 

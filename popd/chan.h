@@ -71,6 +71,11 @@
  *			the PROXY header failed): priv writes
  *			the log lines, as the main process, which a
  *			supervisor's journal can still tell apart.
+ *   net -> priv	CHAN_LOG, at any time before CHAN_HANDOVER or
+ *			CHAN_END: u32 syslog priority, str a line of net's
+ *			own log (at most CHAN_LOG_MAX).  net has no other
+ *			way to log: priv writes the line after "preauth: ",
+ *			at most POPD_PREAUTH_LOG_LINES of them.
  */
 #ifndef POPD_CHAN_H
 #define POPD_CHAN_H
@@ -89,7 +94,8 @@ enum chan_type {
 	CHAN_HANDOVER,
 	CHAN_END,
 	CHAN_PEER,
-	CHAN_STLS
+	CHAN_STLS,
+	CHAN_LOG
 };
 
 /*
@@ -102,6 +108,8 @@ enum net_mode { NET_PLAIN, NET_TLS, NET_STLS };
 
 /* Longest response code or reply text in CHAN_ANSWER, and end reason. */
 #define CHAN_TEXT_MAX	128
+/* Longest CHAN_LOG line: log.c's, its strerror included. */
+#define CHAN_LOG_MAX	1024
 /* Longest message: CHAN_INIT with three PEMs is the largest. */
 #define CHAN_MSG_MAX	(3 * (POPD_PEM_MAX + 4) + 96)
 

@@ -7,7 +7,8 @@
  * USER, AUTH PLAIN decoding, the pre-authentication deadlines and caps.
  * Only a net that starts TLS (--tls, or the one priv forks when a plain
  * net's client sends STLS) loads libtls, before its sandbox: a plain
- * session never maps libssl or libcrypto.
+ * session never maps libssl or libcrypto.  It has no log of its own: its
+ * lines go over the channel (CHAN_LOG) and priv writes them, marked.
  * A password goes to the privileged process, which checks it and answers.
  *
  * After a login: on a plain connection this process exits and the
@@ -16,6 +17,7 @@
  * channel until the privileged process closes it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,49 @@
 #include "session.h"
 #include "tlsconf.h"
 #include "tlsload.h"
+
+/* The channel for log lines (CHAN_LOG); -1 once it carries no more
+ * messages (after CHAN_HANDOVER or CHAN_END): lines are then dropped. */
+static int	logchan = -1;
+
+/* log.h's hook: this process has no syslog socket of its own. */
+static void
+log_to_priv(void *arg, int pri, const char *line)
+{
+	unsigned char	buf[CHAN_LOG_MAX + 16];
+	struct chanmsg	m;
+
+	(void)arg;
+	if (logchan == -1)
+		return;
+	chan_msg_init(&m, buf, sizeof(buf));
+	chan_put_u32(&m, (uint32_t)pri);
+	chan_put_str(&m, line, strnlen(line, CHAN_LOG_MAX));
+	(void)chan_send(logchan, CHAN_LOG, &m);
+}
+
+/*
+ * fd 2 may be a log too (the journal under systemd, s6-log under -e): this
+ * process writes no line there, and one a client took over must not
+ * either.  Not in a sanitizer's build, whose reports go there and which
+ * the tests read.
+ */
+static void
+quiet_stderr(void)
+{
+#ifndef __SANITIZE_ADDRESS__
+	int	fd;
+
+	if ((fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1) {
+		close(STDERR_FILENO);
+		return;
+	}
+	if (fd != STDERR_FILENO) {
+		(void)dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
+#endif
+}
 
 /* The reply codes the privileged process may send (CHAN_ANSWER). */
 static const char *const codes[] = { "IN-USE", "SYS/TEMP", "SYS/PERM" };
@@ -176,6 +221,7 @@ report(struct session *s, uint32_t type, int session_line)
 	size_t		n = io_pending(&s->io);
 	int		r;
 
+	logchan = -1;		/* the last message; then maybe plaintext */
 	chan_msg_init(&m, buf, sizeof(buf));
 	chan_put_u32(&m, (uint32_t)s->tls);
 	chan_put_u64(&m, s->io.rbytes);
@@ -303,6 +349,9 @@ net_main(int chan, const char *peer, int loopback, enum net_mode mode,
 	struct session	 s;
 	struct netinit	 ni;
 
+	logchan = chan;
+	log_init_fn(log_to_priv, NULL);
+	quiet_stderr();
 	if (init(chan, &c, &ni, mode) == -1)
 		_exit(EX_CONFIG);
 	session_init(&s, &c);

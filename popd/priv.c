@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "chan.h"
@@ -213,6 +214,35 @@ log_end(struct session *s, struct chanmsg *m)
 		    s->tls_error);
 }
 
+/*
+ * CHAN_LOG: a line of net's, written after "preauth: " so that no line
+ * net makes up can pass for one of this process's (fail2ban's filter
+ * reads those); at most POPD_PREAUTH_LOG_LINES, the rest only counted.
+ * 0, or -1 for a malformed message.
+ */
+static int
+net_log(struct session *s, struct chanmsg *m, unsigned *lines)
+{
+	char		line[CHAN_LOG_MAX + 1];
+	uint32_t	pri;
+
+	pri = chan_get_u32(m);
+	chan_get_str(m, line, CHAN_LOG_MAX);
+	if (chan_msg_done(m) == -1) {
+		log_warnx("channel: bad LOG message addr=%s", s->peer);
+		return -1;
+	}
+	if ((*lines)++ >= POPD_PREAUTH_LOG_LINES)
+		return 0;
+	if (pri == LOG_DEBUG)
+		log_debug("preauth: %s", line);
+	else if (pri == LOG_INFO)
+		log_info("preauth: %s", line);
+	else
+		log_warnx("preauth: %s", line);
+	return 0;
+}
+
 /* CHAN_PEER: the client a balancer's PROXY header named.  0 or -1. */
 static int
 take_peer(struct session *s, struct chanmsg *m)
@@ -351,6 +381,7 @@ priv_main(int chan, pid_t net, const char *path, const char *peer,
 	struct conf		 c;
 	struct session		 s;
 	long long		 deadline;
+	unsigned		 lines = 0;
 	int			 type, r, rc, proxied = 0;
 
 	if (confload(&c, path, geteuid(), err_syslog, NULL) != 0) {
@@ -380,7 +411,12 @@ priv_main(int chan, pid_t net, const char *path, const char *peer,
 	rc = send_init(chan, &c, mode, &none) == -1 ? EX_CONFIG : 0;
 	chan_msg_init(&m, buf, sizeof(buf));
 	while (rc == 0) {
-		if ((type = chan_recv(s.chan, &m, deadline)) == CHAN_AUTH &&
+		if ((type = chan_recv(s.chan, &m, deadline)) == CHAN_LOG) {
+			if (net_log(&s, &m, &lines) == -1)
+				break;
+			continue;
+		}
+		if (type == CHAN_AUTH &&
 		    s.auth_failures < POPD_AUTH_TRIES && s.acct == NULL) {
 			if ((r = serve_auth(&s, &m)) == -1)
 				break;
@@ -420,6 +456,9 @@ priv_main(int chan, pid_t net, const char *path, const char *peer,
 	if (s.chan != -1)
 		close(s.chan);
 	r = net != -1 ? reap(net, peer) : 0;
+	if (lines > POPD_PREAUTH_LOG_LINES)
+		log_warnx("preauth: %u more lines not logged addr=%s",
+		    lines - POPD_PREAUTH_LOG_LINES, s.peer);
 	conf_free(&c);
 	return rc != 0 ? rc : r;
 }

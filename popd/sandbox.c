@@ -149,7 +149,7 @@ landlock(const char *dir, int scope)
 #ifdef SECCOMP_ARCH
 /*
  * What the pre-authentication process may call: its I/O on the
- * descriptors it has (the client, the channel, the log), memory, time,
+ * descriptors it has (the client, the channel), memory, time,
  * randomness for TLS, signals to itself (abort), exit.  Names missing on
  * an architecture (aarch64 has no poll) drop out.
  */

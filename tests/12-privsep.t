@@ -7,6 +7,8 @@
 # After login, the process serving the session cannot open a file in
 # another user's maildrop or the configuration, but can in its own; it
 # holds no hash any more.  When the pre-auth process dies, popd ends.
+# The pre-auth process has no log of its own: stderr is /dev/null (but in
+# the ASan build, whose reports go there).
 # Both processes are not dumpable, so gdb and
 # /proc/PID/mem need root.
 . tests/lib.sh
@@ -112,6 +114,13 @@ def pre_auth(what, p, f):
            "process's memory" % what, *["found %s" % h for h in found])
         ok(all(h in mp for h in hashes), "%s: the privileged process "
            "holds them (the scan finds what is there)" % what)
+    if not asan:
+        fd2 = os.readlink("/proc/%d/fd/2" % n)
+        ok(fd2 == "/dev/null", "%s: the pre-auth process's stderr is "
+           "/dev/null: its log lines go through the parent" % what,
+           "fd 2: %s" % fd2)
+        ok(os.readlink("/proc/%d/fd/2" % p.pid).startswith("pipe:"),
+           "%s: the parent's is the log" % what)
     r = gdb_calls(n, '((int (*)(const char *, int))open)("/etc/hostname", 0)',
                   '((int (*)(const char *, int))open)("%s/popd.conf", 0)' % T,
                   '((int (*)(int, int, int))socket)(2, 1, 0)',
