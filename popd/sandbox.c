@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sysexits.h>
@@ -217,14 +218,30 @@ load_seccomp(void)
 }
 #endif
 
-/* The highest open descriptor among the first 256, plus one. */
+/*
+ * The highest open descriptor among the first 256, plus one.  One poll
+ * marks each closed one POLLNVAL: 256 fcntl calls cost ~0.1 ms a session.
+ */
 static rlim_t
 fds_open(void)
 {
-	int	fd, top = 0;
+	struct pollfd	pfd[256];
+	struct rlimit	rl;
+	int		fd, n = 256, top = 0;
 
-	for (fd = 0; fd < 256; fd++)
-		if (fcntl(fd, F_GETFD) != -1)
+	/* poll refuses more entries than RLIMIT_NOFILE: the limit set
+	 * then only lowers it, whatever was inherited above it. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)n)
+		n = (int)rl.rlim_cur;
+	for (fd = 0; fd < n; fd++) {
+		pfd[fd].fd = fd;
+		pfd[fd].events = 0;
+		pfd[fd].revents = 0;
+	}
+	if (poll(pfd, (nfds_t)n, 0) == -1)
+		fatal(EX_OSERR, "sandbox: poll");
+	for (fd = 0; fd < n; fd++)
+		if (!(pfd[fd].revents & POLLNVAL))
 			top = fd + 1;
 	return (rlim_t)top;
 }
