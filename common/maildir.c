@@ -114,6 +114,12 @@ plain_uidl_len(const char *name, size_t blen)
 	return blen;
 }
 
+size_t
+maildir_plain_uidl(const char *name, size_t blen)
+{
+	return plain_uidl_len(name, blen);
+}
+
 void
 maildir_uidl(const char *name, char uidl[POP3_UIDL_MAX + 1])
 {
@@ -147,12 +153,19 @@ set_digest(struct mdmsg *m, int whole)
 	if (m->digest == NULL)
 		m->digest = xmalloc(65);
 	sha256_hex(name, whole ? unique_len(name) : m->blen, m->digest);
+	m->whole = whole != 0;
 }
 
 void
 maildir_msg_whole(struct mdmsg *m)
 {
 	set_digest(m, 1);
+}
+
+void
+maildir_msg_digest(struct mdmsg *m, int whole)
+{
+	set_digest(m, whole);
 }
 
 /*
@@ -351,6 +364,7 @@ relocate_sub(int dirfd, const char *sub, struct mdmsg **v, size_t n)
 	struct mdmsg	**hit;
 	struct dirent	 *de;
 	DIR		 *d;
+	char		 *p;
 	long		  found = 0;
 	int		  fd, saved;
 
@@ -365,9 +379,9 @@ relocate_sub(int dirfd, const char *sub, struct mdmsg **v, size_t n)
 		if (de->d_name[0] == '.' || (hit = bsearch(de->d_name, v, n,
 		    sizeof(*v), cmp_key)) == NULL)
 			continue;
-		free((*hit)->path);
-		(*hit)->path = xmalloc(strlen(sub) + strlen(de->d_name) + 2);
-		sprintf((*hit)->path, "%s/%s", sub, de->d_name);
+		p = xmalloc(strlen(sub) + strlen(de->d_name) + 2);
+		sprintf(p, "%s/%s", sub, de->d_name);
+		maildir_msg_path(*hit, p);
 		(*hit)->in_new = sub[0] == 'n';
 		found++;
 	}
@@ -467,25 +481,30 @@ heap_offer(struct heap *h, const struct mdmsg *c, size_t plen)
 }
 
 /*
- * The entry's time: the one its name starts with, or its mtime.  The
- * type from readdir spares a stat; without it (DT_UNKNOWN) or for the
- * mtime, one fstatat.  1 when it is no message, 0, or -1.
+ * The entry's time into c->time: the one its name starts with, or its
+ * mtime (c->mtime says so).  The type from readdir spares a stat; without
+ * it (DT_UNKNOWN) or for the mtime, one fstatat.  1 when it is no
+ * message, 0, or -1.
  */
 static int
-entry_time(int subfd, const struct dirent *de, time_t *t)
+entry_time(int subfd, const struct dirent *de, struct mdmsg *c)
 {
 	struct stat	st;
 
+	c->mtime = 0;
 	if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
 		return 1;
-	if (de->d_type == DT_REG && maildir_name_time(de->d_name, t) == 0)
+	if (de->d_type == DT_REG &&
+	    maildir_name_time(de->d_name, &c->time) == 0)
 		return 0;
 	if (fstatat(subfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return errno == ENOENT ? 1 : -1;
 	if (!S_ISREG(st.st_mode))
 		return 1;
-	if (maildir_name_time(de->d_name, t) == -1)
-		*t = st.st_mtime;
+	if (maildir_name_time(de->d_name, &c->time) == -1) {
+		c->time = st.st_mtime;
+		c->mtime = 1;
+	}
 	return 0;
 }
 
@@ -519,7 +538,7 @@ scan_sub(int dirfd, const char *sub, struct heap *h)
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if ((r = entry_time(subfd, de, &c.time)) == -1) {
+		if ((r = entry_time(subfd, de, &c)) == -1) {
 			rc = -1;
 			break;
 		}
@@ -660,8 +679,7 @@ maildir_settle(int dirfd, struct mdmsg *m)
 	}
 	if (renameat2(dirfd, m->path, dirfd, to, RENAME_NOREPLACE) == -1)
 		return -1;
-	free(m->path);
-	m->path = xstrdup(to);
+	maildir_msg_path(m, xstrdup(to));
 	m->sized = 1;		/* base and blen unchanged */
 	return 0;
 }
@@ -672,8 +690,18 @@ maildir_free(struct mdmsg *v, size_t n)
 	size_t	i;
 
 	for (i = 0; i < n; i++) {
-		free(v[i].path);
+		if (!v[i].lent)
+			free(v[i].path);
 		free(v[i].digest);
 	}
 	free(v);
+}
+
+void
+maildir_msg_path(struct mdmsg *m, char *path)
+{
+	if (!m->lent)
+		free(m->path);
+	m->path = path;
+	m->lent = 0;
 }

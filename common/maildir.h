@@ -35,6 +35,10 @@ struct mdmsg {
 	unsigned char	 blen;		/* length of the name's base */
 	unsigned	 in_new:1;	/* lives in new/ */
 	unsigned	 sized:1;	/* sizes came from the name, unread */
+	unsigned	 mtime:1;	/* time is the file's mtime, not the name's */
+	unsigned	 whole:1;	/* digest is of the whole unique part */
+	unsigned	 lent:1;	/* path lies in the array's own block
+					 * (mdcache.h), not freed alone */
 	/* A POP3 session's marks, here so that popd keeps the scan's array
 	 * as it is (no second copy at login); maildir_scan clears them. */
 	unsigned	 deleted:1;
@@ -123,6 +127,16 @@ void	maildir_uidl(const char *name, char uidl[POP3_UIDL_MAX + 1]);
  * hex.
  */
 void	maildir_msg_whole(struct mdmsg *m);
+/* Makes path (allocated, now m's) m's path, freeing the old one. */
+void	maildir_msg_path(struct mdmsg *m, char *path);
+
+/* Gives m the digest UIDL the scan gave it: of its whole unique part
+ * (whole), or of its base (a name whose base cannot be a UIDL). */
+void	maildir_msg_digest(struct mdmsg *m, int whole);
+
+/* blen when the first blen bytes of name can be a UIDL as they are
+ * (1..POP3_UIDL_MAX octets in 0x21..0x7E), else 0. */
+size_t	maildir_plain_uidl(const char *name, size_t blen);
 
 /* Length of the base of name (a file name, no directory). */
 size_t	maildir_base_len(const char *name);

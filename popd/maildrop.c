@@ -137,6 +137,7 @@ resettle(struct session *s, struct mdmsg *m, int fd, uint64_t octets)
 	    s->acct->maildrop, m->path, (unsigned long long)octets,
 	    (unsigned long long)m->octets);
 	now.path = xstrdup(m->path);
+	now.lent = 0;
 	if (maildir_recount(fd, &now) == -1)
 		log_warn("%s/%s: read", s->acct->maildrop, m->path);
 	else if (maildir_name_sizes(now.path + 4, &ns, &nw) == 0 &&
@@ -144,8 +145,7 @@ resettle(struct session *s, struct mdmsg *m, int fd, uint64_t octets)
 		;	/* named so already: a second RETR */
 	else if (maildir_settle(s->mdfd, &now) == -1)
 		log_warn("%s/%s: naming its size", s->acct->maildrop, m->path);
-	free(m->path);
-	m->path = now.path;
+	maildir_msg_path(m, now.path);
 }
 
 void
@@ -162,14 +162,14 @@ maildrop_wire_size(struct session *s, size_t i, uint64_t wire)
 	    ns == m->octets && nw == wire)
 		return;		/* named so already: a second RETR */
 	now.path = xstrdup(m->path);
+	now.lent = 0;
 	now.size = wire;
 	if (maildir_settle(s->mdfd, &now) == -1) {
 		log_warn("%s/%s: naming its size", s->acct->maildrop, m->path);
 		free(now.path);
 		return;
 	}
-	free(m->path);
-	m->path = now.path;
+	maildir_msg_path(m, now.path);
 }
 
 enum md_status
