@@ -84,6 +84,14 @@
 #define POPD_MESSAGES_CAP	100000
 
 /*
+ * popd: a listing kept between logins (common/mdcache.h) is used only when
+ * new/ and cur/ had not changed for this many seconds when it was made:
+ * longer than any file system's timestamp granularity, so that a change
+ * made while the scan read them cannot carry the same time.
+ */
+#define POPD_LISTING_SETTLE	1
+
+/*
  * PROXY protocol (HAProxy's proxy-protocol.txt), from a trusted balancer.
  * Section 2.1: a v1 header is one line "of at most 107 characters"
  * including the CRLF.  Section 2.2: a v2 header is 16 octets and a length

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mdcache.h"
 #include "session.h"
 #include "util.h"
 
@@ -80,17 +81,34 @@ settle_names(struct session *s)
 	}
 }
 
+/*
+ * The listing: the one kept from the last scan when new/ and cur/ have not
+ * changed since (mdcache.h), else a scan, kept for the next login.
+ */
 static enum md_status
 snapshot(struct session *s)
 {
+	struct mdstamp	 st;
 	struct mdmsg	*v;
 	size_t		 n, cap, total;
+	int		 stamped;
 
 	cap = s->acct->max_messages > 0 ? s->acct->max_messages :
 	    POPD_MESSAGES_CAP;
-	if (maildir_scan(s->mdfd, cap, &v, &n, &total) == -1) {
-		log_warn("%s: scan", s->acct->maildrop);
-		return MD_SYS_TEMP;
+	stamped = mdcache_stamp(s->mdfd, &st) == 0;
+	if (stamped && mdcache_load(s->mdfd, &st, cap, &v, &n, &total) == 0)
+		log_debug("%s: listing kept from the last scan",
+		    s->acct->maildrop);
+	else {
+		if (maildir_scan(s->mdfd, cap, &v, &n, &total) == -1) {
+			log_warn("%s: scan", s->acct->maildrop);
+			return MD_SYS_TEMP;
+		}
+		/* Before settle_names renames: then it is not kept. */
+		if (stamped && mdcache_save(s->mdfd, &st, cap, v, n,
+		    total) == 0)
+			log_debug("%s: listing kept for the next login",
+			    s->acct->maildrop);
 	}
 	if (total > n)
 		log_info("%s: listing the oldest %zu of %zu messages",

@@ -61,6 +61,7 @@ Sessions (the first C:/S: line starts one when none is open):
                           popd's input, wait for it to exit
   @exit CODE              wait for popd to end by itself; its exit status
   @log~ REGEX             a stderr line of this session matches (waits)
+  @sleep SECONDS          sync, then wait (a file system's clock to move on)
   @retr-lies N            exactly N of this session's "+OK N octets" replies
                           are followed by another count (default 0)
   @never TEXT             TEXT is in no output or log (checked at the end)
@@ -532,6 +533,10 @@ class Test:
                                              show(s.err.data, 300)))
         elif word == "@log~":
             self.log_match(arg)
+        elif word == "@sleep":
+            if self.current is not None:
+                self.last().sync()
+            time.sleep(float(arg))
         elif word == "@retr-lies":
             self.last().retr_lies = int(arg)
         elif word == "@never":
