@@ -15,14 +15,25 @@ POPD_CONF=$T/popd.conf
 	    "$CA_DIR/server.crt" "$CA_DIR/server.key"
 	for n in $SIZES; do
 		for k in 1 2 3 4; do
-			printf '\n[p%sc%s]\npassword = %s\nmaildrop = %s\n' \
-			    "$n" "$k" "$HASH" "$T/popd/p${n}c$k"
-			fill "$T/popd/p${n}c$k" "$n"
+			for u in p s; do
+				printf '\n[%s%sc%s]\npassword = %s\nmaildrop = %s\n' \
+				    "$u" "$n" "$k" "$HASH" "$T/popd/$u${n}c$k"
+				fill "$T/popd/$u${n}c$k" "$n"
+			done
 		done
 	done
 } > "$POPD_CONF"
 chmod 600 "$POPD_CONF"
 chown "$TUSER:" "$POPD_CONF" "$T/popd"
+# The sN users' maildrops cannot keep a listing (common/mdcache.h): their
+# top directory is read-only (the lock file made first), so that every
+# login reads new/ and cur/, as the first login after a change does.
+for d in "$T"/popd/s*; do
+	: > "$d/.popd.lock"
+	chown "$TUSER:" "$d/.popd.lock"
+	chmod 555 "$d"
+done
+at_exit "chmod u+w '$T'/popd/s* 2>/dev/null"
 
 # listen KIND PORT [--tls]: popd for each connection on 127.0.0.1:PORT,
 # as the test user; sets LPID (the listener itself: setpriv execs it).
@@ -51,10 +62,14 @@ P_TCPS=$(free_port); listen tcpserver "$P_TCPS" --tls; PID_TCPS=$LPID
 P_SA=$(free_port); listen socket-activate "$P_SA"; PID_SA=$LPID
 P_SAS=$(free_port); listen socket-activate "$P_SAS" --tls; PID_SAS=$LPID
 
-POP_SERVERS="popd/tcpserver popd/socket-activate dovecot"
-# where SERVER TLS: sets PORT and PID.
+# popd/scan: popd under tcpserver on the sN maildrops (no kept listing).
+POP_SERVERS="popd/tcpserver popd/scan popd/socket-activate dovecot"
+# where SERVER TLS: sets PORT, PID and UP (the users' prefix).
 where() {
+	UP=p
 	case $1:$2 in
+	popd/scan:plain) PORT=$P_TCP PID=$PID_TCP UP=s ;;
+	popd/scan:tls) PORT=$P_TCPS PID=$PID_TCPS UP=s ;;
 	popd/tcpserver:plain) PORT=$P_TCP PID=$PID_TCP ;;
 	popd/tcpserver:tls) PORT=$P_TCPS PID=$PID_TCPS ;;
 	popd/socket-activate:plain) PORT=$P_SA PID=$PID_SA ;;
@@ -73,7 +88,7 @@ for n in $SIZES; do
 	for server in $POP_SERVERS; do
 		for tls in plain tls; do
 			where "$server" "$tls"
-			load $(tlsarg $tls) -c 4 -d 0.5 -u "p${n}c" -e "$n" session 127.0.0.1 "$PORT" >/dev/null ||
+			load $(tlsarg $tls) -c 4 -d 0.5 -u "$UP${n}c" -e "$n" session 127.0.0.1 "$PORT" >/dev/null ||
 			    note "warm-up $server $tls: errors ($(tail -n 1 "$T/popload.err"))"
 		done
 	done
@@ -95,7 +110,7 @@ for n in $SIZES; do
 					note "pop3 $n $tls run $r: $c client(s), $server"
 					where "$server" "$tls"
 					c0=$(cpu "$PID")
-					o=$(load $(tlsarg $tls) -c "$c" -d "$SECS" -u "p${n}c" -e "$n" \
+					o=$(load $(tlsarg $tls) -c "$c" -d "$SECS" -u "$UP${n}c" -e "$n" \
 					    session 127.0.0.1 "$PORT")
 					c1=$(cpu "$PID")
 					rec session n="$n" tls=$tls clients=$c server=$server \
