@@ -55,7 +55,7 @@ mdcache_sum(const void *buf, size_t len)
 	uint64_t		 h[4] = { 1, 2, 3, 4 }, w = len;
 	size_t			 i;
 
-	/* Four lanes of multiply-xorshift: ~40 us for 10000 messages. */
+	/* Four lanes of multiply-xorshift: 0.1 ms for 10000 messages. */
 	for (; len >= 32; p += 32, len -= 32)
 		for (i = 0; i < 4; i++) {
 			memcpy(&w, p + 8 * i, 8);

@@ -21,10 +21,11 @@
  *    mtime): a file's own mtime or contents change without its directory.
  *  - The file system keeps directory times locally: ext2/3/4, XFS, Btrfs
  *    and tmpfs.  Elsewhere (NFS, overlayfs, FUSE) every login scans.
- *  - The file is whole: its length adds up and a checksum matches (it is
- *    written without fsync: a crash may leave a torn file, which is then
- *    ignored).  Each path is "new/NAME" or "cur/NAME", NAME a file name
- *    that is not a dot file, as the scan would list.
+ *  - The file is whole: its length adds up and its two checksums match
+ *    (it is written without fsync: a crash may leave a torn file, which
+ *    is then ignored).  Each path is "new/NAME" or "cur/NAME", NAME a
+ *    file name that is not a dot file, as the scan would list, and each
+ *    UIDL that is not a digest is one (1..70 octets, 0x21..0x7E).
  * Any failure to read or write it costs only a scan.  The caller holds the
  * maildrop's lock for both.
  */

@@ -108,7 +108,8 @@ enum net_mode { NET_PLAIN, NET_TLS, NET_STLS };
 
 /* Longest response code or reply text in CHAN_ANSWER, and end reason. */
 #define CHAN_TEXT_MAX	128
-/* Longest CHAN_LOG line: log.c's, its strerror included. */
+/* Longest CHAN_LOG line; a longer one is cut (log.c writes lines of up to
+ * 1023 bytes before escaping, plus a strerror). */
 #define CHAN_LOG_MAX	1024
 /* Longest message: CHAN_INIT with three PEMs is the largest. */
 #define CHAN_MSG_MAX	(3 * (POPD_PEM_MAX + 4) + 96)
