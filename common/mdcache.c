@@ -88,6 +88,20 @@ settled(const struct mdstamp *st)
 	return 1;
 }
 
+/* 1 for a file system that keeps directory times locally. */
+static int
+local(const struct statfs *fs)
+{
+	switch ((unsigned long)fs->f_type) {
+	case EXT4_SUPER_MAGIC:	/* also ext2 and ext3 */
+	case XFS_SUPER_MAGIC:
+	case BTRFS_SUPER_MAGIC:
+	case TMPFS_MAGIC:
+		return 1;
+	}
+	return 0;
+}
+
 int
 mdcache_stamp(int dirfd, struct mdstamp *st)
 {
@@ -95,19 +109,8 @@ mdcache_stamp(int dirfd, struct mdstamp *st)
 	struct statfs	 fs;
 	struct stat	 sb;
 	struct timespec	 now;
-	int		 i;
+	int		 i, fd, r;
 
-	if (fstatfs(dirfd, &fs) == -1)
-		return -1;
-	switch ((unsigned long)fs.f_type) {
-	case EXT4_SUPER_MAGIC:	/* also ext2 and ext3 */
-	case XFS_SUPER_MAGIC:
-	case BTRFS_SUPER_MAGIC:
-	case TMPFS_MAGIC:
-		break;
-	default:
-		return -1;
-	}
 	memset(st, 0, sizeof(*st));
 	/* The time first: a change after it cannot look older. */
 	if (clock_gettime(CLOCK_REALTIME, &now) == -1)
@@ -115,7 +118,17 @@ mdcache_stamp(int dirfd, struct mdstamp *st)
 	st->at = now.tv_sec;
 	st->at_ns = now.tv_nsec;
 	for (i = 0; i < 2; i++) {
-		if (fstatat(dirfd, sub[i], &sb, AT_SYMLINK_NOFOLLOW) == -1)
+		/*
+		 * What the scan opens: a symbolic link followed (its own
+		 * times never change), and each directory's own file
+		 * system (one may be a mount point).
+		 */
+		if ((fd = openat(dirfd, sub[i], O_PATH | O_DIRECTORY |
+		    O_CLOEXEC)) == -1)
+			return -1;
+		r = fstatfs(fd, &fs) == 0 && local(&fs) ? fstat(fd, &sb) : -1;
+		close(fd);
+		if (r == -1)
 			return -1;
 		st->dev[i] = sb.st_dev;
 		st->ino[i] = sb.st_ino;

@@ -19,8 +19,10 @@
  *    change within the same tick as the stamp could go unseen.
  *  - Every message's sizes and time came from its name (sized, and no
  *    mtime): a file's own mtime or contents change without its directory.
- *  - The file system keeps directory times locally: ext2/3/4, XFS, Btrfs
- *    and tmpfs.  Elsewhere (NFS, overlayfs, FUSE) every login scans.
+ *  - new/ and cur/ (symbolic links followed, as the scan follows them)
+ *    are each on a file system that keeps directory times locally:
+ *    ext2/3/4, XFS, Btrfs and tmpfs.  Elsewhere (NFS, overlayfs, FUSE)
+ *    every login scans.
  *  - The file is whole: its length adds up and its two checksums match
  *    (it is written without fsync: a crash may leave a torn file, which
  *    is then ignored).  Each path is "new/NAME" or "cur/NAME", NAME a
@@ -48,8 +50,9 @@ struct mdstamp {
 };
 
 /*
- * The stamp of the Maildir at dirfd, now: 0, or -1 when its file system
- * is not one listed above or a stat fails (then no listing is kept).
+ * The stamp of the Maildir at dirfd, now: 0, or -1 when new/ or cur/ is
+ * on a file system not listed above or cannot be looked at (then no
+ * listing is kept).
  */
 int	mdcache_stamp(int dirfd, struct mdstamp *st);
 

@@ -6,7 +6,8 @@
  * of new/ or cur/, another max, every one-bit corruption and every
  * truncation of the file, and paths that a scan could not list (with a
  * right checksum) make it refused.  Paths lent from the listing's block
- * can be replaced and freed.  The stamp is moved forward by hand rather
+ * can be replaced and freed.  new/ as a symbolic link is followed, as the
+ * scan follows it.  The stamp is moved forward by hand rather
  * than waiting out POPD_LISTING_SETTLE.
  */
 #include <sys/stat.h>
@@ -245,6 +246,29 @@ main(void)
 	st2 = stamp();
 	ok(mdcache_load(dirfd_, &st2, 100, &w, &nw, &tw) == -1,
 	    "new flags on a file in cur/: refused");
+
+	/* new/ a symbolic link: a change in the directory it names. */
+	maildir_free(v, n);
+	{
+		char	link[128];
+
+		snprintf(link, sizeof(link), "%s/new", top);
+		if (renameat(dirfd_, "new", dirfd_, "realnew") == -1 ||
+		    symlink("realnew", link) == -1)
+			die("symlink");
+		st = stamp();
+		if (scan(&v, &n, &total) == -1)
+			die("scan");
+		is_int(mdcache_save(dirfd_, &st, 100, v, n, total), 0,
+		    "new/ a symbolic link: kept");
+		put("realnew/1700000007.L.host,S=6,W=7", "link1\n");
+		st2 = stamp();
+		ok(mdcache_load(dirfd_, &st2, 100, &w, &nw, &tw) == -1,
+		    "a delivery into the directory it names: refused");
+		if (unlink(link) == -1 ||
+		    renameat(dirfd_, "realnew", dirfd_, "new") == -1)
+			die("unlink");
+	}
 
 	/* What a scan cannot vouch for is not kept. */
 	maildir_free(v, n);
