@@ -104,6 +104,22 @@ put_fd(int fd, const void *buf, size_t n)
 		die("write");
 }
 
+/* Writes text to the file dir/path (mode 0600), made or emptied first,
+ * or stops the test. */
+static inline void
+put_file(const char *dir, const char *path, const char *text)
+{
+	char	p[512];
+	int	fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, path);
+	if ((fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1)
+		die(p);
+	put_fd(fd, text, strlen(text));
+	if (close(fd) == -1)
+		die(p);
+}
+
 /* Entries of dir/sub, "." and ".." aside; -1 when it cannot be read. */
 static inline int
 count_entries(const char *dir, const char *sub)

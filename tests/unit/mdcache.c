@@ -32,14 +32,7 @@ static int	dirfd_;
 static void
 put(const char *path, const char *text)
 {
-	char	p[256];
-	int	fd;
-
-	snprintf(p, sizeof(p), "%s/%s", top, path);
-	if ((fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
-	    write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
-	    close(fd) == -1)
-		die(p);
+	put_file(top, path, text);
 }
 
 /* A stamp of now, POPD_LISTING_SETTLE + 1 s later than it was taken. */

@@ -371,14 +371,7 @@ cleanup(void)
 static void
 mkfile(const char *path, const char *text)
 {
-	char	 p[256];
-	int	 fd;
-
-	snprintf(p, sizeof(p), "%s/%s", top, path);
-	if ((fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
-	    write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
-	    close(fd) == -1)
-		die(p);
+	put_file(top, path, text);
 }
 
 /* mkdir top/path, or die. */
