@@ -74,9 +74,8 @@ mdcache_sum(const void *buf, size_t len)
 static int
 settled(const struct mdstamp *st)
 {
-	int	i;
-
 	int64_t	t;
+	int	i;
 
 	for (i = 0; i < 2; i++) {
 		if (st->ctime[i] > INT64_MAX - POPD_LISTING_SETTLE)
@@ -151,7 +150,8 @@ same_dirs(const struct mdstamp *a, const struct mdstamp *b)
 		if (a->dev[i] != b->dev[i] || a->ino[i] != b->ino[i] ||
 		    a->size[i] != b->size[i] || a->mtime[i] != b->mtime[i] ||
 		    a->mtime_ns[i] != b->mtime_ns[i] ||
-		    a->ctime[i] != b->ctime[i] || a->ctime_ns[i] != b->ctime_ns[i])
+		    a->ctime[i] != b->ctime[i] ||
+		    a->ctime_ns[i] != b->ctime_ns[i])
 			return 0;
 	return 1;
 }
