@@ -108,8 +108,8 @@ maildir_base_len(const char *name)
  * above 0x7E sets its high bit in one of the two terms (exact for these
  * bounds, each under 0x80).
  */
-static size_t
-plain_uidl_len(const char *name, size_t blen)
+size_t
+maildir_plain_uidl(const char *name, size_t blen)
 {
 	uint64_t	w;
 	size_t		i = 0;
@@ -129,18 +129,12 @@ plain_uidl_len(const char *name, size_t blen)
 	return blen;
 }
 
-size_t
-maildir_plain_uidl(const char *name, size_t blen)
-{
-	return plain_uidl_len(name, blen);
-}
-
 void
 maildir_uidl(const char *name, char uidl[POP3_UIDL_MAX + 1])
 {
 	size_t	len = maildir_base_len(name);
 
-	if (plain_uidl_len(name, len) != 0) {
+	if (maildir_plain_uidl(name, len) != 0) {
 		memcpy(uidl, name, len);
 		uidl[len] = '\0';
 		return;
@@ -160,8 +154,8 @@ maildir_msg_uidl(const struct mdmsg *m, const char **p)
 }
 
 /* m's UIDL when it is a digest: of the base, or (whole) the unique part. */
-static void
-set_digest(struct mdmsg *m, int whole)
+void
+maildir_msg_digest(struct mdmsg *m, int whole)
 {
 	const char	*name = m->path + 4;
 
@@ -169,18 +163,6 @@ set_digest(struct mdmsg *m, int whole)
 		m->digest = xmalloc(65);
 	sha256_hex(name, whole ? unique_len(name) : m->blen, m->digest);
 	m->whole = whole != 0;
-}
-
-void
-maildir_msg_whole(struct mdmsg *m)
-{
-	set_digest(m, 1);
-}
-
-void
-maildir_msg_digest(struct mdmsg *m, int whole)
-{
-	set_digest(m, whole);
 }
 
 /*
@@ -601,8 +583,8 @@ fill_msg(int dirfd, struct mdmsg *m)
 
 	if (!m->sized && (r = count_file(dirfd, m)) != 0)
 		return r;
-	if (plain_uidl_len(name, m->blen) == 0)
-		set_digest(m, 0);
+	if (maildir_plain_uidl(name, m->blen) == 0)
+		maildir_msg_digest(m, 0);
 	return 0;
 }
 
@@ -651,7 +633,7 @@ maildir_scan(int dirfd, size_t max, struct mdmsg **out, size_t *n,
 	 */
 	for (i = 1; i < nv; i++)
 		if (maildir_same_uidl(&h.v[i], &h.v[i - 1]))
-			set_digest(&h.v[i], 1);
+			maildir_msg_digest(&h.v[i], 1);
 	/* Grown in steps of 1024: what is not used goes back. */
 	*out = xreallocarray(h.v, nv + 1, sizeof(*h.v));
 	*n = nv;

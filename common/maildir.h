@@ -62,7 +62,7 @@ int	maildir_create(const char *path);
  * from the name (see above), else the file is opened and counted (sized
  * is 0: maildir_settle can name them).  A file that vanishes while we
  * scan is skipped.  When two listed files of one base sort together, the
- * second gets maildir_msg_whole, so that UIDLs stay unique.  On success
+ * second gets maildir_msg_digest(m, 1), so that UIDLs stay unique.  On success
  * *out is an array of *n entries owned by the caller (maildir_free), and
  * *total (when not NULL) is how many messages there were; returns 0, or
  * -1 with errno.
@@ -121,17 +121,15 @@ int	maildir_same_uidl(const struct mdmsg *a, const struct mdmsg *b);
 /* Fills uidl from a file name (a base name, no directory). */
 void	maildir_uidl(const char *name, char uidl[POP3_UIDL_MAX + 1]);
 
-/*
- * Gives m the UIDL of a second file with the same base as another (a copy
- * of a file that popd renamed): the SHA-256 of its whole unique part, in
- * hex.
- */
-void	maildir_msg_whole(struct mdmsg *m);
 /* Makes path (allocated, now m's) m's path, freeing the old one. */
 void	maildir_msg_path(struct mdmsg *m, char *path);
 
-/* Gives m the digest UIDL the scan gave it: of its whole unique part
- * (whole), or of its base (a name whose base cannot be a UIDL). */
+/*
+ * Gives m a digest UIDL, the SHA-256 of its name in hex: of its whole
+ * unique part (whole: a second file with the same base as another, a
+ * copy of a file that popd renamed), or of its base (a name whose base
+ * cannot be a UIDL).
+ */
 void	maildir_msg_digest(struct mdmsg *m, int whole);
 
 /* blen when the first blen bytes of name can be a UIDL as they are

@@ -77,7 +77,7 @@ settle_names(struct session *s)
 		/* Its new name is another file's, which may have its UIDL
 		 * too (one rare case: a linear search). */
 		if (errno == EEXIST && uidl_taken(s, i))
-			maildir_msg_whole(m);
+			maildir_msg_digest(m, 1);
 	}
 }
 
