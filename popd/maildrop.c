@@ -141,6 +141,34 @@ maildrop_open(struct session *s)
 }
 
 /*
+ * Renames m's file so that its name says now's sizes (now: m's copy, its
+ * path its own), unless it says them already (a second RETR); m takes
+ * now's path.  This session keeps its listing.
+ */
+static void
+name_sizes(struct session *s, struct mdmsg *m, struct mdmsg *now)
+{
+	uint64_t	ns, nw;
+
+	if ((maildir_name_sizes(now->path + 4, &ns, &nw) == -1 ||
+	    ns != now->octets || nw != now->size) &&
+	    maildir_settle(s->mdfd, now) == -1)
+		log_warn("%s/%s: naming its size", s->acct->maildrop, m->path);
+	maildir_msg_path(m, now->path);
+}
+
+/* A copy of m whose path is its own, for name_sizes. */
+static struct mdmsg
+copy_msg(const struct mdmsg *m)
+{
+	struct mdmsg	now = *m;
+
+	now.path = xstrdup(m->path);
+	now.lent = 0;
+	return now;
+}
+
+/*
  * The file no longer has the size listed at login: its name lied, or it
  * was changed since.  Counted again and renamed, so that the next session
  * lists what it holds; this one keeps its listing (and refuses to send).
@@ -148,46 +176,30 @@ maildrop_open(struct session *s)
 static void
 resettle(struct session *s, struct mdmsg *m, int fd, uint64_t octets)
 {
-	struct mdmsg	 now = *m;
-	uint64_t	 ns, nw;
+	struct mdmsg	 now = copy_msg(m);
 
 	log_warnx("%s/%s: %llu bytes on disk, listed as %llu: not sent",
 	    s->acct->maildrop, m->path, (unsigned long long)octets,
 	    (unsigned long long)m->octets);
-	now.path = xstrdup(m->path);
-	now.lent = 0;
-	if (maildir_recount(fd, &now) == -1)
+	if (maildir_recount(fd, &now) == -1) {
 		log_warn("%s/%s: read", s->acct->maildrop, m->path);
-	else if (maildir_name_sizes(now.path + 4, &ns, &nw) == 0 &&
-	    ns == now.octets && nw == now.size)
-		;	/* named so already: a second RETR */
-	else if (maildir_settle(s->mdfd, &now) == -1)
-		log_warn("%s/%s: naming its size", s->acct->maildrop, m->path);
-	maildir_msg_path(m, now.path);
+		free(now.path);
+		return;
+	}
+	name_sizes(s, m, &now);
 }
 
 void
 maildrop_wire_size(struct session *s, size_t i, uint64_t wire)
 {
 	struct mdmsg	*m = &s->msgs[i];
-	struct mdmsg	 now = *m;
-	uint64_t	 ns, nw;
+	struct mdmsg	 now = copy_msg(m);
 
 	log_warnx("%s/%s: sent %llu octets, LIST said %llu",
 	    s->acct->maildrop, m->path, (unsigned long long)wire,
 	    (unsigned long long)m->size);
-	if (maildir_name_sizes(m->path + 4, &ns, &nw) == 0 &&
-	    ns == m->octets && nw == wire)
-		return;		/* named so already: a second RETR */
-	now.path = xstrdup(m->path);
-	now.lent = 0;
 	now.size = wire;
-	if (maildir_settle(s->mdfd, &now) == -1) {
-		log_warn("%s/%s: naming its size", s->acct->maildrop, m->path);
-		free(now.path);
-		return;
-	}
-	maildir_msg_path(m, now.path);
+	name_sizes(s, m, &now);
 }
 
 enum md_status
