@@ -220,7 +220,7 @@ load_seccomp(void)
 
 /*
  * The highest open descriptor among the first 256, plus one.  One poll
- * marks each closed one POLLNVAL: 256 fcntl calls cost ~0.1 ms a session.
+ * marks each closed one POLLNVAL (3 us here; 256 fcntl calls took 26 us).
  */
 static rlim_t
 fds_open(void)
